@@ -1,0 +1,45 @@
+"""mathgrad: the derivatives every neural network is trained with, in NumPy.
+
+Every differentiable operation is a pair ``op_forward(*inputs, **options) -> (out, cache)``
+and ``op_backward(dout, cache) -> grads``; the book in ``docs/`` derives each rule and
+checks it against finite differences with :func:`gradcheck`.
+
+The modules ``softmax``, ``sigmoid`` and ``gradcheck`` share their names with a function;
+after ``import mathgrad`` the attribute is the function (as the public contract says), and
+the module stays importable as ``import mathgrad.softmax`` via ``sys.modules``.
+"""
+
+from . import softmax as _softmax
+from . import sigmoid as _sigmoid
+from . import activations as _activations
+from . import linear as _linear
+from . import mlp as _mlp
+from . import conv as _conv
+from . import pooling as _pooling
+from . import rnn as _rnn
+from . import gradcheck as _gradcheck
+from .activations import *  # noqa: E402, F403
+from .conv import *  # noqa: E402, F403
+from .gradcheck import *  # noqa: E402, F403
+from .linear import *  # noqa: E402, F403
+from .mlp import *  # noqa: E402, F403
+from .pooling import *  # noqa: E402, F403
+from .rnn import *  # noqa: E402, F403
+from .sigmoid import *  # noqa: E402, F403
+from .softmax import *  # noqa: E402, F403
+
+__version__ = "0.1.0"
+
+__all__ = [
+    *_softmax.__all__,
+    *_sigmoid.__all__,
+    *_activations.__all__,
+    *_linear.__all__,
+    *_mlp.__all__,
+    *_conv.__all__,
+    *_pooling.__all__,
+    *_rnn.__all__,
+    *_gradcheck.__all__,
+]
+
+del _softmax, _sigmoid, _activations, _linear, _mlp, _conv, _pooling, _rnn, _gradcheck

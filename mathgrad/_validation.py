@@ -1,0 +1,239 @@
+"""Input checks shared by every public function of mathgrad.
+
+Each public entry point calls these helpers first, passing its own name as ``func`` and
+the argument's name as ``name``, so that a message reads like::
+
+    conv2d_forward: w has 3 input channels but x has 4 (x: (2, 4, 8, 8), w: (5, 3, 3, 3))
+
+Every helper raises ``TypeError`` for a value of the wrong kind (not array-like, complex,
+object or string arrays, a float where an integer is needed) and ``ValueError`` for a
+value of the right kind but the wrong shape, rank or range. None of them modifies its
+argument; an array comes back as a new view or copy only when its dtype must change.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "as_label_array",
+    "check_cache",
+    "check_dout",
+    "check_int",
+    "check_int_pair",
+    "check_option",
+    "check_shape",
+    "common_float_dtype",
+    "fmt_shape",
+]
+
+_KEPT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def fmt_shape(shape) -> str:
+    """Format a shape as ``(2, 3)``, a 1-tuple as ``(5,)``, a scalar as ``()``."""
+    return str(tuple(int(s) for s in shape))
+
+
+def _describe(value) -> str:
+    """Short description of a value for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {fmt_shape(value.shape)}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{type(value).__name__} {text}"
+
+
+def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | None = None):
+    """Return ``x`` as a floating ndarray, checking its kind, rank and values.
+
+    float32 and float64 input keep their dtype; integer and bool input become float64;
+    float16 becomes float32 and other floating kinds (long double) become float64.
+    Plain (nested) lists and scalars work where arrays do.
+
+    Parameters
+    ----------
+    x : array_like
+        The value to check.
+    name : str
+        The argument's name, for messages.
+    func : str
+        The public function's name, for messages.
+    ndim : int or tuple of int, optional
+        The accepted number(s) of dimensions.
+
+    Returns
+    -------
+    ndarray
+        ``x`` itself when it is already a float32/float64 array (never modified),
+        otherwise a converted copy.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not array-like, or is complex, object, string or datetime data.
+    ValueError
+        If ``x`` has the wrong number of dimensions, or holds NaN or infinity.
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        if isinstance(x, (str, bytes, dict, set)) or x is None:
+            raise TypeError(
+                f"{func}: {name} must be an array of real numbers, got {_describe(x)}"
+            )
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise TypeError(
+                f"{func}: {name} must be an array of real numbers (a NumPy array or a "
+                f"nested list of equal-length rows), got {_describe(x)} ({exc})"
+            ) from None
+    kind = arr.dtype.kind
+    if kind == "c":
+        raise TypeError(
+            f"{func}: {name} must be real, got complex dtype {arr.dtype}; "
+            f"pass {name}.real if the imaginary part is zero"
+        )
+    if kind not in "fiub":
+        raise TypeError(
+            f"{func}: {name} must hold real numbers, got dtype {arr.dtype} "
+            f"(shape {fmt_shape(arr.shape)})"
+        )
+    if kind in "iub":
+        arr = arr.astype(np.float64)
+    elif arr.dtype not in _KEPT_FLOATS:
+        arr = arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"{func}: {name} must have {want} dimension{'s' if allowed != (1,) else ''}, "
+                f"got {arr.ndim} (shape {fmt_shape(arr.shape)})"
+            )
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{func}: {name} contains NaN or infinity; expected finite values")
+    return arr
+
+
+def as_label_array(y, name: str, func: str, *, n_classes: int, shape: tuple[int, ...]):
+    """Return integer class labels as an ``intp`` array, checking shape and range.
+
+    Whole-valued floats (``3.0``) are accepted; fractional values, NaN, and labels
+    outside ``[0, n_classes)`` raise ``ValueError``.
+    """
+    arr = np.asarray(y) if not isinstance(y, np.ndarray) else y
+    if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
+        raise TypeError(f"{func}: {name} must hold integer class labels, got dtype {arr.dtype}")
+    if arr.shape != tuple(shape):
+        raise ValueError(
+            f"{func}: {name} must have shape {fmt_shape(shape)} (one label per row of "
+            f"logits), got {fmt_shape(arr.shape)}"
+        )
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all() or (arr.size and not (arr == np.round(arr)).all()):
+            raise ValueError(
+                f"{func}: {name} as labels must be whole numbers, got non-integer values "
+                f"such as {arr[(~np.isfinite(arr)) | (arr != np.round(arr))].ravel()[0]!r}"
+            )
+    if arr.size:
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi >= n_classes:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"{func}: {name} holds label {bad:g}, outside [0, {n_classes}) for "
+                f"{n_classes} classes"
+            )
+    return arr.astype(np.intp)
+
+
+def common_float_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The floating dtype of a result computed from several float arrays."""
+    return np.result_type(*arrays)
+
+
+def check_shape(arr: np.ndarray, shape: tuple[int, ...], name: str, func: str, hint: str = ""):
+    """Raise ``ValueError`` unless ``arr.shape == shape``."""
+    if arr.shape != tuple(shape):
+        extra = f" {hint}" if hint else ""
+        raise ValueError(
+            f"{func}: {name} must have shape {fmt_shape(shape)}{extra}, "
+            f"got {fmt_shape(arr.shape)}"
+        )
+
+
+def check_dout(dout, shape: tuple[int, ...], func: str, name: str = "dout"):
+    """Validate an upstream gradient: a finite float array of the forward output's shape.
+
+    A 0-d output accepts a Python scalar.
+    """
+    arr = as_float_array(dout, name, func)
+    if arr.shape != tuple(shape):
+        raise ValueError(
+            f"{func}: {name} must have the shape of the forward output "
+            f"{fmt_shape(shape)}, got {fmt_shape(arr.shape)}"
+        )
+    return arr
+
+
+def check_int(value, name: str, func: str, *, minimum: int | None = None) -> int:
+    """Return ``value`` as a Python int; bools and non-integral numbers raise ``TypeError``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{func}: {name} must be an integer, got {_describe(value)}")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{func}: {name} must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def check_int_pair(value, name: str, func: str, *, minimum: int = 1) -> tuple[int, int]:
+    """Return an int or a pair of ints as a pair ``(a, b)``, each at least ``minimum``."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        items = list(np.asarray(value, dtype=object).ravel()) if not isinstance(
+            value, (tuple, list)
+        ) else list(value)
+        if len(items) != 2:
+            raise ValueError(
+                f"{func}: {name} must be an int or a pair of ints, got {len(items)} "
+                f"values {tuple(items)!r}"
+            )
+    else:
+        items = [value, value]
+    out = []
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
+            raise TypeError(
+                f"{func}: {name} must be an int or a pair of ints, got {_describe(value)}"
+            )
+        item = operator.index(item)
+        if item < minimum:
+            raise ValueError(
+                f"{func}: {name} must be >= {minimum} in each direction, got {value!r}"
+            )
+        out.append(item)
+    return out[0], out[1]
+
+
+def check_option(value, name: str, func: str, choices) -> str:
+    """Raise ``ValueError`` unless ``value`` is one of ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{func}: {name} must be one of {options}, got {value!r}")
+    return value
+
+
+def check_cache(cache, cls, func: str):
+    """Raise ``TypeError`` unless ``cache`` is what the matching forward returned."""
+    if not isinstance(cache, cls):
+        forward = func.replace("_backward", "_forward")
+        raise TypeError(
+            f"{func}: cache must be the second value returned by {forward}, "
+            f"got {_describe(cache)}"
+        )
+    return cache
