@@ -32,10 +32,31 @@ $(VENV)/.installed-docs: pyproject.toml | $(PY)
 
 $(VENV)/.installed-browser: pyproject.toml | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test,browser]'
-	touch $@
+	touch $@ $(VENV)/.installed-test
 
+# The package tests, plus the tests of the built book when _build/html exists
+# (MATHGRAD_REQUIRE_BOOK=1 makes a missing build an error instead of a skip).
 test: $(VENV)/.installed-test
-	$(PY) -m pytest $(PYTESTOPTS)
+	$(PY) -m pytest -m "not browser" $(PYTESTOPTS)
+
+# -E: re-read every page, so a warning or a failing cell is never hidden by an
+# incremental build; executed notebooks still come from the cache in _build/.jupyter_cache,
+# which conf.py keys on the sources of mathgrad/ so a change there re-executes the book.
+html: $(VENV)/.installed-docs
+	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -E -W --keep-going -n -q $(SPHINXOPTS)
+	@echo "The book is in _build/html/index.html (make serve to preview it)."
+
+serve:
+	@test -f _build/html/index.html || { echo "No book yet: run make html first."; exit 1; }
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m http.server 8000 --bind 127.0.0.1 --directory _build/html
+
+# Needs Chromium at /usr/bin/chromium (Debian's package `chromium`) and a built book.
+test-browser: $(VENV)/.installed-browser
+	@test -f _build/html/index.html || { echo "No book yet: run make html first."; exit 1; }
+	MATHGRAD_REQUIRE_BROWSER=1 $(PY) -m pytest -m browser tests/test_browser.py $(PYTESTOPTS)
+
+clean:
+	rm -rf _build/html _build/doctrees _build/screenshots
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench.py

@@ -9,24 +9,24 @@ after ``import mathgrad`` the attribute is the function (as the public contract 
 the module stays importable as ``import mathgrad.softmax`` via ``sys.modules``.
 """
 
-from . import softmax as _softmax
-from . import sigmoid as _sigmoid
 from . import activations as _activations
+from . import conv as _conv
+from . import gradcheck as _gradcheck
 from . import linear as _linear
 from . import mlp as _mlp
-from . import conv as _conv
 from . import pooling as _pooling
 from . import rnn as _rnn
-from . import gradcheck as _gradcheck
-from .activations import *  # noqa: E402, F403
-from .conv import *  # noqa: E402, F403
-from .gradcheck import *  # noqa: E402, F403
-from .linear import *  # noqa: E402, F403
-from .mlp import *  # noqa: E402, F403
-from .pooling import *  # noqa: E402, F403
-from .rnn import *  # noqa: E402, F403
-from .sigmoid import *  # noqa: E402, F403
-from .softmax import *  # noqa: E402, F403
+from . import sigmoid as _sigmoid
+from . import softmax as _softmax
+from .activations import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .gradcheck import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .mlp import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
+from .sigmoid import *  # noqa: F403
+from .softmax import *  # noqa: F403
 
 __version__ = "0.1.0"
 

@@ -84,9 +84,7 @@ def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | Non
         arr = x
     else:
         if isinstance(x, (str, bytes, dict, set)) or x is None:
-            raise TypeError(
-                f"{func}: {name} must be an array of real numbers, got {_describe(x)}"
-            )
+            raise TypeError(f"{func}: {name} must be an array of real numbers, got {_describe(x)}")
         try:
             arr = np.asarray(x)
         except (ValueError, TypeError) as exc:
@@ -163,8 +161,7 @@ def check_shape(arr: np.ndarray, shape: tuple[int, ...], name: str, func: str, h
     if arr.shape != tuple(shape):
         extra = f" {hint}" if hint else ""
         raise ValueError(
-            f"{func}: {name} must have shape {fmt_shape(shape)}{extra}, "
-            f"got {fmt_shape(arr.shape)}"
+            f"{func}: {name} must have shape {fmt_shape(shape)}{extra}, got {fmt_shape(arr.shape)}"
         )
 
 
@@ -195,9 +192,11 @@ def check_int(value, name: str, func: str, *, minimum: int | None = None) -> int
 def check_int_pair(value, name: str, func: str, *, minimum: int = 1) -> tuple[int, int]:
     """Return an int or a pair of ints as a pair ``(a, b)``, each at least ``minimum``."""
     if isinstance(value, (tuple, list, np.ndarray)):
-        items = list(np.asarray(value, dtype=object).ravel()) if not isinstance(
-            value, (tuple, list)
-        ) else list(value)
+        items = (
+            list(np.asarray(value, dtype=object).ravel())
+            if not isinstance(value, (tuple, list))
+            else list(value)
+        )
         if len(items) != 2:
             raise ValueError(
                 f"{func}: {name} must be an int or a pair of ints, got {len(items)} "
@@ -233,7 +232,6 @@ def check_cache(cache, cls, func: str):
     if not isinstance(cache, cls):
         forward = func.replace("_backward", "_forward")
         raise TypeError(
-            f"{func}: cache must be the second value returned by {forward}, "
-            f"got {_describe(cache)}"
+            f"{func}: cache must be the second value returned by {forward}, got {_describe(cache)}"
         )
     return cache

@@ -1,0 +1,148 @@
+"""Tests of the finite-difference checker itself: it must pass right rules and fail wrong ones."""
+
+import numpy as np
+import pytest
+
+from mathgrad import (
+    directional_gradcheck,
+    gradcheck,
+    linear_backward,
+    linear_forward,
+    numerical_gradient,
+    relative_error,
+)
+
+
+def square_forward(x):
+    return x * x, x
+
+
+def square_backward(dout, x):
+    return 2 * x * dout
+
+
+def wrong_square_backward(dout, x):
+    return 2.001 * x * dout
+
+
+def test_numerical_gradient_of_a_known_function(rng):
+    x = rng.standard_normal((3, 4))
+    g = numerical_gradient(lambda v: np.sum(np.sin(v) * v), x)
+    np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x), rtol=1e-8, atol=1e-9)
+    assert g.shape == x.shape and g.dtype == np.float64
+
+
+def test_numerical_gradient_leaves_x_alone_and_accepts_lists():
+    x = np.array([1.0, -2.0, 3.0])
+    saved = x.copy()
+    g = numerical_gradient(lambda v: float(v @ v), x)
+    np.testing.assert_array_equal(x, saved)
+    np.testing.assert_allclose(g, 2 * x, rtol=1e-9)
+    np.testing.assert_allclose(numerical_gradient(lambda v: float(v.sum()), [[1, 2]]), [[1, 1]])
+
+
+def test_numerical_gradient_of_a_scalar_input():
+    assert numerical_gradient(lambda v: float(v) ** 3, 2.0) == pytest.approx(12.0, rel=1e-8)
+
+
+def test_numerical_gradient_rejects_bad_arguments():
+    with pytest.raises(TypeError, match="numerical_gradient: f must be callable"):
+        numerical_gradient(3, np.ones(2))
+    with pytest.raises(ValueError, match="numerical_gradient: eps must be a positive"):
+        numerical_gradient(np.sum, np.ones(2), eps=0)
+    with pytest.raises(TypeError, match="numerical_gradient: eps must be a positive real"):
+        numerical_gradient(np.sum, np.ones(2), eps="small")
+    with pytest.raises(ValueError, match="numerical_gradient: f must return a scalar"):
+        numerical_gradient(lambda v: v, np.ones(2))
+    with pytest.raises(TypeError, match="numerical_gradient: x must be real"):
+        numerical_gradient(np.sum, np.ones(2) * 1j)
+
+
+def test_relative_error_definition():
+    a = np.array([1.0, 2.0, -3.0])
+    b = np.array([1.0, 2.5, -3.0])
+    assert relative_error(a, b) == pytest.approx(0.5 / 6.0)
+    assert relative_error(np.zeros(3), np.zeros(3)) == 0.0
+    assert relative_error(a, a) == 0.0
+    assert relative_error([], []) == 0.0
+    with pytest.raises(
+        ValueError,
+        match=r"relative_error: a and b must have the same shape, "
+        r"got \(3,\) and \(2,\)",
+    ):
+        relative_error(a, b[:2])
+
+
+def test_gradcheck_passes_a_right_rule_and_fails_a_wrong_one(rng):
+    x = rng.standard_normal((4, 3))
+    good = gradcheck(square_forward, square_backward, (x,))
+    assert good.passed and bool(good)
+    assert good.errors[0] < 1e-9
+    bad = gradcheck(square_forward, wrong_square_backward, (x,))
+    assert not bad.passed
+    assert bad.errors[0] > 1e-4
+    assert "FAIL" in str(bad) and "square_forward" in str(bad)
+
+
+def test_gradcheck_report_names_inputs_in_order(rng):
+    x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((2, 4)), rng.standard_normal(2)
+    report = gradcheck(linear_forward, linear_backward, (x, w, b))
+    assert report.names == ["x", "w", "b"]
+    assert report.passed and len(report.errors) == 3
+    text = str(report)
+    for name in ("x", "w", "b", "passed"):
+        assert name in text
+
+
+def test_gradcheck_catches_a_transposed_weight_gradient(rng):
+    x, w, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 4)), rng.standard_normal(4)
+
+    def transposed(dy, cache):
+        dx, dw, db = linear_backward(dy, cache)
+        return dx, dw.T, db
+
+    assert not gradcheck(linear_forward, transposed, (x, w, b)).passed
+
+
+def test_gradcheck_checks_the_number_of_gradients(rng):
+    x = rng.standard_normal(3)
+    with pytest.raises(ValueError, match="gradcheck: backward returned 2 gradient"):
+        gradcheck(square_forward, lambda d, c: (d, d), (x,))
+
+
+def test_gradcheck_argument_errors(rng):
+    with pytest.raises(TypeError, match="gradcheck: forward must be callable"):
+        gradcheck(None, square_backward, (np.ones(2),))
+    with pytest.raises(ValueError, match="gradcheck: inputs must hold at least one array"):
+        gradcheck(square_forward, square_backward, ())
+    with pytest.raises(ValueError, match="gradcheck: tol must be a non-negative number"):
+        gradcheck(square_forward, square_backward, (np.ones(2),), tol=-1)
+
+
+def test_gradcheck_is_reproducible_and_seeded(rng):
+    x = rng.standard_normal(5)
+    a = gradcheck(square_forward, square_backward, (x,), seed=3)
+    b = gradcheck(square_forward, square_backward, (x,), seed=3)
+    assert a.errors == b.errors
+
+
+def test_directional_gradcheck_passes_and_fails(rng):
+    x = rng.standard_normal((50, 40))
+    assert directional_gradcheck(square_forward, square_backward, (x,)).passed
+    report = directional_gradcheck(square_forward, wrong_square_backward, (x,))
+    assert not report.passed
+    assert "directional" in str(report)
+    with pytest.raises(ValueError, match="directional_gradcheck: n_directions must be >= 1"):
+        directional_gradcheck(square_forward, square_backward, (x,), n_directions=0)
+
+
+def test_directional_gradcheck_is_cheap(rng):
+    calls = []
+
+    def counting_forward(x):
+        calls.append(1)
+        return square_forward(x)
+
+    x = rng.standard_normal((100, 100))
+    directional_gradcheck(counting_forward, square_backward, (x,), n_directions=3)
+    assert len(calls) == 1 + 2 * 3

@@ -1,0 +1,326 @@
+"""One registry of every op pair, driving the checks that every op must pass.
+
+A new op is one new row in ``OPS``; ``test_every_forward_has_a_row`` fails until it has one.
+Each row draws its inputs (float64, away from kinks and ties) and its options; the tests
+run over every row:
+
+* the float64 gradient check at 1e-7,
+* the same check fails when the backward is off by a factor 1.001 (so the check has power),
+* float32 input stays float32 and integer input becomes float64,
+* neither forward nor backward modifies an argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+import mathgrad as mg
+
+
+@dataclass
+class Op:
+    name: str
+    forward: Any
+    backward: Any
+    make: Any  # rng -> tuple of float64 input arrays
+    options: dict = field(default_factory=dict)
+    int_ok: bool = True  # integer inputs meaningful (no ties/kinks issues for dtype checks)
+
+
+def _distinct(rng, shape, spacing=0.05):
+    """Values with no ties: a shuffled grid spaced well apart relative to eps."""
+    n = int(np.prod(shape))
+    vals = (np.arange(n) - n / 2) * spacing
+    return rng.permutation(vals).reshape(shape)
+
+
+def _away_from_zero(rng, shape, gap=0.1):
+    z = rng.standard_normal(shape)
+    return np.where(np.abs(z) < gap, np.sign(z + 1e-12) * gap + z, z)
+
+
+# MLP as an op pair: forward(x, w0, b0, w1, b1, ...) -> logits
+def _mlp_pair(activation, n_layers):
+    def mlp_forward(x, *params):
+        ws, bs = list(params[0::2]), list(params[1::2])
+        net = mg.MLP(ws, bs, activation=activation)
+        return net.forward(x), net
+
+    def mlp_backward(dlogits, net):
+        dws, dbs = net.backward(dlogits)
+        grads = [None] * (2 * len(dws))
+        grads[0::2], grads[1::2] = dws, dbs
+        dx = net.deltas[0] @ net.weights[0]  # gradient reaching the input
+        return (dx, *grads)
+
+    mlp_forward.__name__ = f"MLP[{activation}, {n_layers} layers].forward"
+    return mlp_forward, mlp_backward
+
+
+def _mlp_inputs(sizes, activation):
+    def make(rng):
+        arrays = [rng.standard_normal((3, sizes[0]))]
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            w = rng.standard_normal((fan_out, fan_in)) / np.sqrt(fan_in)
+            b = rng.standard_normal(fan_out) * 0.1
+            arrays += [w, b]
+        if activation == "relu":
+            # shift biases so no pre-activation sits within reach of the kink at 0
+            arrays = _relu_safe(arrays, rng)
+        return tuple(arrays)
+
+    return make
+
+
+def _relu_safe(arrays, rng):
+    x, params = arrays[0], list(arrays[1:])
+    a = x
+    for layer in range(len(params) // 2 - 1):
+        w, b = params[2 * layer], params[2 * layer + 1]
+        z = a @ w.T + b
+        close = np.min(np.abs(z), axis=0) < 0.05
+        b = b + close * 0.2
+        params[2 * layer + 1] = b
+        a = np.maximum(a @ w.T + b, 0)
+    return (x, *params)
+
+
+def _ops() -> list[Op]:
+    ops = [
+        Op(
+            "softmax",
+            mg.softmax_forward,
+            mg.softmax_backward,
+            lambda r: (r.standard_normal((4, 5)),),
+        ),
+        Op(
+            "softmax axis=0",
+            mg.softmax_forward,
+            mg.softmax_backward,
+            lambda r: (r.standard_normal((3, 4, 2)),),
+            {"axis": 0},
+        ),
+        Op(
+            "cross_entropy labels",
+            mg.cross_entropy_forward,
+            mg.cross_entropy_backward,
+            lambda r: (r.standard_normal((5, 4)),),
+            {"target": np.array([0, 3, 1, 1, 2])},
+        ),
+        Op(
+            "cross_entropy probs",
+            mg.cross_entropy_forward,
+            mg.cross_entropy_backward,
+            lambda r: (r.standard_normal((3, 4)),),
+            {"target": np.array([[0.1, 0.2, 0.3, 0.4], [0, 0, 1, 0], [0.5, 0, 0.5, 0]])},
+        ),
+        Op(
+            "sigmoid",
+            mg.sigmoid_forward,
+            mg.sigmoid_backward,
+            lambda r: (r.standard_normal((3, 4)) * 3,),
+        ),
+        Op(
+            "binary_cross_entropy",
+            mg.binary_cross_entropy_forward,
+            mg.binary_cross_entropy_backward,
+            lambda r: (r.standard_normal((2, 3, 2)),),
+            {"target": np.array([[[0, 1], [1, 0], [0.3, 0.7]], [[1, 1], [0, 0], [0.5, 0.2]]])},
+        ),
+        Op("tanh", mg.tanh_forward, mg.tanh_backward, lambda r: (r.standard_normal((2, 3, 4)),)),
+        Op(
+            "relu",
+            mg.relu_forward,
+            mg.relu_backward,
+            lambda r: (_away_from_zero(r, (4, 6)),),
+            int_ok=False,
+        ),
+        Op(
+            "linear",
+            mg.linear_forward,
+            mg.linear_backward,
+            lambda r: (r.standard_normal((4, 3)), r.standard_normal((5, 3)), r.standard_normal(5)),
+        ),
+        Op(
+            "conv2d",
+            mg.conv2d_forward,
+            mg.conv2d_backward,
+            lambda r: (
+                r.standard_normal((2, 3, 6, 5)),
+                r.standard_normal((4, 3, 3, 2)),
+                r.standard_normal(4),
+            ),
+        ),
+        Op(
+            "conv2d stride 2 pad 1",
+            mg.conv2d_forward,
+            mg.conv2d_backward,
+            lambda r: (
+                r.standard_normal((2, 2, 7, 7)),
+                r.standard_normal((3, 2, 3, 3)),
+                r.standard_normal(3),
+            ),
+            {"stride": 2, "padding": 1},
+        ),
+        Op(
+            "conv2d stride (1,2) pad (2,0)",
+            mg.conv2d_forward,
+            mg.conv2d_backward,
+            lambda r: (
+                r.standard_normal((1, 2, 5, 6)),
+                r.standard_normal((2, 2, 2, 3)),
+                r.standard_normal(2),
+            ),
+            {"stride": (1, 2), "padding": (2, 0)},
+        ),
+        Op(
+            "maxpool2d 2x2",
+            mg.maxpool2d_forward,
+            mg.maxpool2d_backward,
+            lambda r: (_distinct(r, (2, 3, 6, 6)),),
+            {"kernel_size": 2},
+            int_ok=False,
+        ),
+        Op(
+            "maxpool2d 3x3/2 overlapping",
+            mg.maxpool2d_forward,
+            mg.maxpool2d_backward,
+            lambda r: (_distinct(r, (2, 2, 7, 9)),),
+            {"kernel_size": 3, "stride": 2},
+            int_ok=False,
+        ),
+        Op(
+            "maxpool2d (2,3)/(1,2)",
+            mg.maxpool2d_forward,
+            mg.maxpool2d_backward,
+            lambda r: (_distinct(r, (1, 2, 5, 7)),),
+            {"kernel_size": (2, 3), "stride": (1, 2)},
+            int_ok=False,
+        ),
+        Op(
+            "rnn",
+            mg.rnn_forward,
+            mg.rnn_backward,
+            lambda r: (
+                r.standard_normal((3, 5, 4)),
+                r.standard_normal((3, 6)) * 0.5,
+                r.standard_normal((6, 4)) * 0.4,
+                r.standard_normal((6, 6)) * 0.4,
+                r.standard_normal(6) * 0.1,
+            ),
+        ),
+        Op(
+            "rnn T=1",
+            mg.rnn_forward,
+            mg.rnn_backward,
+            lambda r: (
+                r.standard_normal((2, 1, 3)),
+                r.standard_normal((2, 2)),
+                r.standard_normal((2, 3)),
+                r.standard_normal((2, 2)),
+                r.standard_normal(2),
+            ),
+        ),
+    ]
+    for activation in ("sigmoid", "tanh", "relu"):
+        for sizes in ((4, 3), (4, 5, 3), (3, 5, 4, 2)):
+            fwd, bwd = _mlp_pair(activation, len(sizes) - 1)
+            ops.append(
+                Op(
+                    f"MLP {activation} {'-'.join(map(str, sizes))}",
+                    fwd,
+                    bwd,
+                    _mlp_inputs(sizes, activation),
+                    int_ok=activation != "relu",
+                )
+            )
+    return ops
+
+
+OPS = _ops()
+IDS = [op.name for op in OPS]
+
+
+def test_every_forward_has_a_row():
+    covered = {op.forward.__name__ for op in OPS}
+    forwards = {n for n in mg.__all__ if n.endswith("_forward")}
+    assert forwards <= covered, f"ops without a registry row: {sorted(forwards - covered)}"
+    assert any(op.name.startswith("MLP") for op in OPS)
+
+
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_gradcheck_float64(op):
+    inputs = op.make(np.random.default_rng(1))
+    report = mg.gradcheck(op.forward, op.backward, inputs, tol=1e-7, **op.options)
+    assert report.passed, str(report)
+    assert len(report.errors) == len(inputs)
+
+
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+@pytest.mark.parametrize("which", ["first", "last"])
+def test_gradcheck_catches_a_gradient_off_by_a_thousandth(op, which):
+    inputs = op.make(np.random.default_rng(2))
+
+    def wrong_backward(dout, cache):
+        grads = op.backward(dout, cache)
+        if not isinstance(grads, tuple):
+            return grads * 1.001
+        grads = list(grads)
+        k = 0 if which == "first" else len(grads) - 1
+        grads[k] = grads[k] * 1.001
+        return tuple(grads)
+
+    report = mg.gradcheck(op.forward, wrong_backward, inputs, tol=1e-7, **op.options)
+    assert not report.passed, str(report)
+
+
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_float32_is_kept(op):
+    inputs = tuple(x.astype(np.float32) for x in op.make(np.random.default_rng(3)))
+    out, cache = op.forward(*inputs, **op.options)
+    assert np.asarray(out).dtype == np.float32
+    dout = np.ones_like(np.asarray(out)) if np.ndim(out) else np.float32(1.0)
+    grads = op.backward(dout, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for x, g in zip(inputs, grads, strict=True):
+        assert g.dtype == np.float32 and g.shape == x.shape
+
+
+@pytest.mark.parametrize("op", [op for op in OPS if op.int_ok], ids=lambda op: op.name)
+def test_integer_input_becomes_float64(op):
+    inputs = tuple(np.round(x * 3).astype(np.int64) for x in op.make(np.random.default_rng(4)))
+    out, cache = op.forward(*inputs, **op.options)
+    assert np.asarray(out).dtype == np.float64
+    dout = np.ones(np.shape(out)) if np.ndim(out) else 1.0
+    grads = op.backward(dout, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    for x, g in zip(inputs, grads, strict=True):
+        assert g.dtype == np.float64 and g.shape == x.shape
+
+
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_arguments_are_not_modified(op):
+    rng = np.random.default_rng(5)
+    inputs = op.make(rng)
+    saved = [x.copy() for x in inputs]
+    options_saved = {k: np.array(v, copy=True) for k, v in op.options.items()}
+    out, cache = op.forward(*inputs, **op.options)
+    dout = rng.standard_normal(np.shape(out)) if np.ndim(out) else 0.7
+    dout_saved = np.array(dout, copy=True)
+    op.backward(dout, cache)
+    for x, s in zip(inputs, saved, strict=True):
+        np.testing.assert_array_equal(x, s)
+    for k, v in op.options.items():
+        np.testing.assert_array_equal(v, options_saved[k])
+    np.testing.assert_array_equal(dout, dout_saved)
+
+
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_directional_check_agrees(op):
+    inputs = op.make(np.random.default_rng(6))
+    report = mg.directional_gradcheck(op.forward, op.backward, inputs, tol=1e-7, **op.options)
+    assert report.passed, str(report)

@@ -1,0 +1,114 @@
+"""The private validation helpers every public function calls first."""
+
+import numpy as np
+import pytest
+
+from mathgrad._validation import (
+    as_float_array,
+    as_label_array,
+    check_cache,
+    check_dout,
+    check_int,
+    check_int_pair,
+    check_option,
+)
+
+
+def test_float_dtypes_are_kept_and_others_converted():
+    x32 = np.ones(3, np.float32)
+    x64 = np.ones(3)
+    assert as_float_array(x32, "x", "f") is x32
+    assert as_float_array(x64, "x", "f") is x64
+    assert as_float_array(np.ones(3, int), "x", "f").dtype == np.float64
+    assert as_float_array(np.ones(3, bool), "x", "f").dtype == np.float64
+    assert as_float_array(np.ones(3, np.float16), "x", "f").dtype == np.float32
+    assert as_float_array([[1, 2], [3, 4]], "x", "f").shape == (2, 2)
+    assert as_float_array(2.5, "x", "f").shape == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "pattern"),
+    [
+        (np.ones(2, complex), r"f: x must be real, got complex dtype complex128; pass x.real"),
+        (np.array(["a"]), r"f: x must hold real numbers, got dtype <U1"),
+        (np.array([object()]), r"f: x must hold real numbers, got dtype object"),
+        ("abc", r"f: x must be an array of real numbers, got str 'abc'"),
+        (None, r"f: x must be an array of real numbers, got NoneType None"),
+        ([[1, 2], [3]], r"f: x must be an array of real numbers \(a NumPy array or a nested list"),
+    ],
+)
+def test_wrong_kinds_raise_type_error(value, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        as_float_array(value, "x", "f")
+
+
+def test_wrong_rank_and_non_finite_raise_value_error():
+    with pytest.raises(ValueError, match=r"f: x must have 4 dimensions, got 2 \(shape \(2, 3\)\)"):
+        as_float_array(np.ones((2, 3)), "x", "f", ndim=4)
+    with pytest.raises(ValueError, match=r"f: x must have 1 or 2 dimensions, got 3"):
+        as_float_array(np.ones((2, 3, 1)), "x", "f", ndim=(1, 2))
+    with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+        as_float_array([1.0, np.nan], "x", "f")
+    with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+        as_float_array([1.0, -np.inf], "x", "f")
+
+
+def test_labels():
+    np.testing.assert_array_equal(
+        as_label_array([0, 2.0], "y", "f", n_classes=3, shape=(2,)), [0, 2]
+    )
+    with pytest.raises(ValueError, match=r"f: y holds label 3, outside \[0, 3\) for 3 classes"):
+        as_label_array([0, 3], "y", "f", n_classes=3, shape=(2,))
+    with pytest.raises(ValueError, match=r"f: y holds label -1, outside \[0, 3\)"):
+        as_label_array([-1, 0], "y", "f", n_classes=3, shape=(2,))
+    with pytest.raises(ValueError, match="f: y as labels must be whole numbers, got non-integer"):
+        as_label_array([0.5, 1], "y", "f", n_classes=3, shape=(2,))
+    with pytest.raises(ValueError, match=r"f: y must have shape \(3,\) \(one label per row"):
+        as_label_array([0, 1], "y", "f", n_classes=3, shape=(3,))
+    with pytest.raises(TypeError, match="f: y must hold integer class labels, got dtype bool"):
+        as_label_array([True, False], "y", "f", n_classes=3, shape=(2,))
+
+
+def test_ints_and_pairs():
+    assert check_int(3, "k", "f", minimum=0) == 3
+    assert check_int(np.int64(2), "k", "f") == 2
+    with pytest.raises(TypeError, match="f: k must be an integer, got float 2.0"):
+        check_int(2.0, "k", "f")
+    with pytest.raises(TypeError, match="f: k must be an integer, got bool True"):
+        check_int(True, "k", "f")
+    with pytest.raises(ValueError, match="f: k must be an integer >= 0, got -1"):
+        check_int(-1, "k", "f", minimum=0)
+    assert check_int_pair(2, "stride", "f") == (2, 2)
+    assert check_int_pair((1, 3), "stride", "f") == (1, 3)
+    assert check_int_pair(np.array([2, 1]), "stride", "f") == (2, 1)
+    with pytest.raises(
+        ValueError, match=r"f: stride must be an int or a pair of ints, got 3 values"
+    ):
+        check_int_pair((1, 2, 3), "stride", "f")
+    with pytest.raises(TypeError, match="f: stride must be an int or a pair of ints, got float"):
+        check_int_pair(1.5, "stride", "f")
+    with pytest.raises(
+        ValueError, match=r"f: stride must be >= 1 in each direction, got \(1, 0\)"
+    ):
+        check_int_pair((1, 0), "stride", "f")
+    assert check_int_pair(0, "padding", "f", minimum=0) == (0, 0)
+
+
+def test_option_cache_and_dout():
+    assert check_option("tanh", "activation", "MLP", ("sigmoid", "tanh")) == "tanh"
+    with pytest.raises(
+        ValueError, match="MLP: activation must be one of 'sigmoid', 'tanh', got 'elu'"
+    ):
+        check_option("elu", "activation", "MLP", ("sigmoid", "tanh"))
+    with pytest.raises(
+        TypeError,
+        match="op_backward: cache must be the second value returned by op_forward, got tuple",
+    ):
+        check_cache((1, 2), dict, "op_backward")
+    assert check_dout(1.0, (), "f").shape == ()
+    with pytest.raises(
+        ValueError,
+        match=r"f: dout must have the shape of the forward output "
+        r"\(2, 3\), got \(3, 2\)",
+    ):
+        check_dout(np.ones((3, 2)), (2, 3), "f")
