@@ -37,12 +37,9 @@ source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}
 # Strict and honest: `make html` passes -W --keep-going -n -E. Nothing here may need the
 # network (no intersphinx): numpy's types are left unlinked, named below.
 nitpicky = True
-nitpick_ignore_regex = [
-    ("py:class", r"(numpy\.)?ndarray|array_like|callable|optional|scalar|default.*"),
-    ("py:class", r"(of|shape|dtype|the|same|as|or|and|list|tuple|str|int|float|bool)"),
-    ("py:class", r"\(.*|.*\)|.*,|[A-Z]|[A-Z]·[A-Z]|[0-9]+"),
-    ("py:class", r"float32|float64|numpy\..*|np\..*|.*Cache|None"),
-]
+# Numpydoc types ("ndarray of shape (N, C, H, W)") render as plain text (napoleon_use_param
+# = False below), so only numpy's own classes, which would need intersphinx, stay unlinked.
+nitpick_ignore_regex = [("py:class", r"(numpy\.)?ndarray|numpy\..*")]
 
 # -- MyST and MyST-NB --------------------------------------------------------------------
 
@@ -100,6 +97,9 @@ autodoc_default_options = {"members": True, "undoc-members": False}
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
+napoleon_use_param = False
+napoleon_use_keyword = False
+napoleon_use_ivar = True
 napoleon_preprocess_types = False
 
 # -- HTML --------------------------------------------------------------------------------
