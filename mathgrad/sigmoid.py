@@ -1,3 +1,199 @@
-"""(being written)"""
+"""The logistic sigmoid, binary cross-entropy on logits, and the sigmoid-softmax link.
 
-__all__: list[str] = []
+``sigmoid`` is computed from ``e = exp(-|z|)``, which never overflows, and is relatively
+exact for every finite ``z`` (also far into the negative tail, where ``1 - σ(-z)`` would
+cancel). A sigmoid is a two-class softmax: ``σ(z) = softmax((z, 0))[0]``, and any pair
+``v`` maps back to the logit ``v[0] - v[1]``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import as_float_array, check_cache, check_dout, check_shape, fmt_shape
+
+__all__ = [
+    "binary_cross_entropy_backward",
+    "binary_cross_entropy_forward",
+    "sigmoid",
+    "sigmoid_backward",
+    "sigmoid_forward",
+    "sigmoid_to_softmax_logits",
+    "softmax_to_sigmoid_logit",
+]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(z))  # in (0, 1]: no overflow
+    r = 1 / (1 + e)
+    # z >= 0: 1 / (1 + e^-z);  z < 0: e^z / (1 + e^z), exact where σ(z) is tiny
+    return np.where(z >= 0, r, e * r)
+
+
+def sigmoid(z):
+    """Logistic sigmoid ``σ(z) = 1 / (1 + exp(-z))``, stable for any finite ``z``.
+
+    Parameters
+    ----------
+    z : array_like of any shape
+        Int and bool input become float64.
+
+    Returns
+    -------
+    s : ndarray of the shape and floating dtype of ``z``
+        Entries in ``[0, 1]``, relatively exact for every finite ``z``.
+    """
+    return _sigmoid(as_float_array(z, "z", "sigmoid"))
+
+
+class SigmoidCache(NamedTuple):
+    """What ``sigmoid_backward`` needs: the output ``s``."""
+
+    s: np.ndarray
+
+
+def sigmoid_forward(z):
+    """Sigmoid with a cache for :func:`sigmoid_backward`.
+
+    Parameters
+    ----------
+    z : array_like of any shape
+
+    Returns
+    -------
+    s : ndarray of the shape and floating dtype of ``z``
+    cache : SigmoidCache
+        ``(s,)``: the backward rule reuses the output.
+    """
+    s = _sigmoid(as_float_array(z, "z", "sigmoid_forward"))
+    return s, SigmoidCache(s)
+
+
+def sigmoid_backward(ds, cache):
+    """Gradient of the sigmoid: ``dz = ds * s * (1 - s)``.
+
+    Parameters
+    ----------
+    ds : array_like of the shape of ``s``
+        Upstream gradient ``∂C/∂s``.
+    cache : SigmoidCache
+        From :func:`sigmoid_forward`.
+
+    Returns
+    -------
+    dz : ndarray of the shape and dtype of ``z``
+    """
+    func = "sigmoid_backward"
+    (s,) = check_cache(cache, SigmoidCache, func)
+    ds = check_dout(ds, s.shape, func, name="ds")
+    return (ds * s * (1 - s)).astype(s.dtype, copy=False)
+
+
+class BinaryCrossEntropyCache(NamedTuple):
+    """What ``binary_cross_entropy_backward`` needs: ``s = σ(logits)`` and the target."""
+
+    s: np.ndarray
+    target: np.ndarray
+
+
+def binary_cross_entropy_forward(logits, target):
+    """Mean binary cross-entropy between ``σ(logits)`` and a target, from the logits.
+
+    Each entry contributes ``-(y log σ(z) + (1 - y) log(1 - σ(z)))``, computed as
+    ``max(z, 0) - z y + log1p(exp(-|z|))``: finite and exact for logits of any magnitude.
+
+    Parameters
+    ----------
+    logits : array_like of any shape, at least one entry
+        Unnormalised scores ``z``.
+    target : array_like of the shape of ``logits``
+        Probabilities ``y`` in ``[0, 1]`` (0/1 labels included).
+
+    Returns
+    -------
+    loss : numpy floating scalar of the logits' dtype
+        The mean over all ``n = logits.size`` entries.
+    cache : BinaryCrossEntropyCache
+        ``(s, target)``.
+    """
+    func = "binary_cross_entropy_forward"
+    z = as_float_array(logits, "logits", func)
+    if z.size == 0:
+        raise ValueError(
+            f"{func}: logits must have at least one entry, got shape {fmt_shape(z.shape)}"
+        )
+    y = as_float_array(target, "target", func)
+    check_shape(y, z.shape, "target", func, hint="(the shape of logits)")
+    outside = (y < 0) | (y > 1)
+    if outside.any():
+        idx = tuple(int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(
+            f"{func}: target must hold probabilities in [0, 1], got {y[idx]:g} at index {idx}"
+        )
+    terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    loss = z.dtype.type(np.sum(terms, dtype=np.float64) / z.size)
+    return loss, BinaryCrossEntropyCache(_sigmoid(z), y)
+
+
+def binary_cross_entropy_backward(dloss, cache):
+    """Gradient of the mean binary cross-entropy with respect to the logits.
+
+    Parameters
+    ----------
+    dloss : float or 0-d array_like
+        Upstream gradient ``∂C/∂loss``.
+    cache : BinaryCrossEntropyCache
+        From :func:`binary_cross_entropy_forward`.
+
+    Returns
+    -------
+    dlogits : ndarray of the shape and dtype of the logits
+        ``dloss * (σ(z) - y) / n`` with ``n = logits.size``.
+    """
+    func = "binary_cross_entropy_backward"
+    s, y = check_cache(cache, BinaryCrossEntropyCache, func)
+    dloss = check_dout(dloss, (), func, name="dloss")
+    return ((s - y) * (float(dloss) / s.size)).astype(s.dtype, copy=False)
+
+
+def sigmoid_to_softmax_logits(z):
+    """The two-class softmax logits ``(z, 0)`` of a sigmoid logit.
+
+    Parameters
+    ----------
+    z : array_like of any shape
+
+    Returns
+    -------
+    v : ndarray of shape ``z.shape + (2,)``, the floating dtype of ``z``
+        ``v[..., 0] = z`` and ``v[..., 1] = 0``, so ``softmax(v)[..., 0] == sigmoid(z)``.
+    """
+    z = as_float_array(z, "z", "sigmoid_to_softmax_logits")
+    return np.stack([z, np.zeros_like(z)], axis=-1)
+
+
+def softmax_to_sigmoid_logit(v):
+    """The sigmoid logit ``v[..., 0] - v[..., 1]`` of a pair of softmax logits.
+
+    Many pairs map to one logit: ``v`` and ``v + c`` give the same result, as they give
+    the same softmax.
+
+    Parameters
+    ----------
+    v : array_like of shape (..., 2)
+
+    Returns
+    -------
+    z : ndarray of shape ``v.shape[:-1]``, the floating dtype of ``v``
+        ``sigmoid(z) == softmax(v)[..., 0]``.
+    """
+    func = "softmax_to_sigmoid_logit"
+    v = as_float_array(v, "v", func)
+    if v.ndim == 0 or v.shape[-1] != 2:
+        raise ValueError(
+            f"{func}: v must have a last axis of length 2 (one logit per class), got "
+            f"shape {fmt_shape(v.shape)}"
+        )
+    return np.asarray(v[..., 0] - v[..., 1])
