@@ -195,17 +195,24 @@ def _prepare(forward, backward, inputs, func: str, tol):
     arrays = tuple(as_float_array(x, f"inputs[{i}]", func) for i, x in enumerate(inputs))
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
         raise ValueError(f"{func}: tol must be a non-negative number, got {tol!r}")
+    names = [f"inputs[{i}]" for i in range(len(arrays))]
     try:
-        params = [
-            p.name
-            for p in inspect.signature(forward).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        ]
+        params = list(inspect.signature(forward).parameters.values())
     except (TypeError, ValueError):
         params = []
-    names = [params[i] if i < len(params) else f"inputs[{i}]" for i in range(len(arrays))]
-    if any(p.startswith("*") for p in names):
-        names = [f"inputs[{i}]" for i in range(len(arrays))]
+    i = 0
+    for p in params:
+        if i == len(arrays):
+            break
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            names[i] = p.name
+            i += 1
+        elif p.kind == p.VAR_POSITIONAL:  # forward(x, *params): params[0], params[1], ...
+            for j in range(len(arrays) - i):
+                names[i + j] = f"{p.name}[{j}]"
+            break
+        else:
+            break
     return arrays, names, getattr(forward, "__name__", "op")
 
 

@@ -1,7 +1,7 @@
 """A fully connected network of any depth, built from the op pairs.
 
 :class:`MLP` is the only class of the package: its ``forward`` chains
-:func:`~mathgrad.linear_forward` with an activation's forward, and its ``backward`` runs
+:func:`~mathgrad.linear.linear_forward` with an activation's forward, and its ``backward`` runs
 the matching backwards in reverse order, which is backpropagation. It keeps every
 intermediate (``activations``, ``zs``, ``deltas``) so that the recursion
 ``δ^l = σ'(z^l) ⊙ (W^{l+1})ᵀ δ^{l+1}`` can be inspected layer by layer.
@@ -59,8 +59,12 @@ class MLP:
 
     Attributes
     ----------
-    weights, biases : list of ndarray
+    weights : list of ndarray
+        The weight matrices, as passed (floating arrays are not copied).
+    biases : list of ndarray
+        The bias vectors, as passed.
     activation : str
+        The hidden layers' activation.
     n_layers : int
         The number of weight matrices (hidden layers plus the output layer).
     sizes : tuple of int

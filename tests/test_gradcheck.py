@@ -146,3 +146,17 @@ def test_directional_gradcheck_is_cheap(rng):
     x = rng.standard_normal((100, 100))
     directional_gradcheck(counting_forward, square_backward, (x,), n_directions=3)
     assert len(calls) == 1 + 2 * 3
+
+
+def test_gradcheck_names_variadic_inputs(rng):
+    def forward(x, *params):
+        return x * params[0] + params[1], (x, params[0])
+
+    def backward(dout, cache):
+        x, a = cache
+        return dout * a, dout * x, dout
+
+    x, a, b = rng.standard_normal((3, 2))
+    report = gradcheck(forward, backward, (x, a, b))
+    assert report.names == ["x", "params[0]", "params[1]"]
+    assert report.passed
