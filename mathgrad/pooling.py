@@ -1,3 +1,231 @@
-"""(being written)"""
+"""Max pooling: forward and backward, vectorised and as plain loops.
 
-__all__: list[str] = []
+The gradient of each output goes to the position of its window's maximum. On a tie it
+goes to the first maximum in row-major order within the window (PyTorch's choice), and
+where windows overlap (stride smaller than the kernel) the contributions add up.
+
+The vectorised pair never loops over pixels or the batch: it loops over the ``KH·KW``
+kernel offsets ``(p, q)`` and works on the strided views
+``x[:, :, p::sh, q::sw]`` (cropped to ``OH × OW``), each holding the ``(p, q)`` entry of
+every window at once. The loop pair below it mirrors the definition and serves as a test
+oracle.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import (
+    as_float_array,
+    check_cache,
+    check_dout,
+    check_int_pair,
+    fmt_shape,
+)
+
+__all__ = [
+    "maxpool2d_backward",
+    "maxpool2d_backward_loop",
+    "maxpool2d_forward",
+    "maxpool2d_forward_loop",
+]
+
+
+class MaxPool2dCache(NamedTuple):
+    """What :func:`maxpool2d_backward` needs from :func:`maxpool2d_forward`."""
+
+    idx: np.ndarray  # (N, C, OH, OW): flat kernel offset p·KW + q of each window's max
+    x_shape: tuple[int, int, int, int]
+    x_dtype: np.dtype
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+
+
+class MaxPool2dLoopCache(NamedTuple):
+    """What :func:`maxpool2d_backward_loop` needs from :func:`maxpool2d_forward_loop`."""
+
+    x: np.ndarray
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+
+
+def _check_pool_args(x, kernel_size, stride, func):
+    """Validate the forward's arguments; return ``x, (KH, KW), (sh, sw), (OH, OW)``."""
+    x = as_float_array(x, "x", func, ndim=4)
+    kh, kw = check_int_pair(kernel_size, "kernel_size", func, minimum=1)
+    if stride is None:
+        sh, sw = kh, kw
+    else:
+        sh, sw = check_int_pair(stride, "stride", func, minimum=1)
+    height, width = x.shape[2:]
+    if kh > height or kw > width:
+        raise ValueError(
+            f"{func}: kernel_size {fmt_shape((kh, kw))} is larger than the input's "
+            f"spatial size {fmt_shape((height, width))} (x: {fmt_shape(x.shape)}); "
+            "use a smaller kernel or pad the input"
+        )
+    oh = (height - kh) // sh + 1
+    ow = (width - kw) // sw + 1
+    return x, (kh, kw), (sh, sw), (oh, ow)
+
+
+def _idx_dtype(n_offsets: int):
+    return np.uint8 if n_offsets <= 256 else np.intp
+
+
+def maxpool2d_forward(x, kernel_size, stride=None):
+    """Max pooling over 2-D windows, without padding.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+        Input; integer input becomes float64.
+    kernel_size : int or pair of int
+        Window size ``(KH, KW)``; an int means a square window.
+    stride : int or pair of int, optional
+        Step ``(sh, sw)`` between windows; defaults to the kernel size.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, OH, OW)
+        ``OH = (H - KH) // sh + 1``, ``OW = (W - KW) // sw + 1``; dtype of ``x``.
+    cache : MaxPool2dCache
+        The kernel offset of each window's (first) maximum, the input's shape and
+        dtype, kernel and stride.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(x, kernel_size, stride, "maxpool2d_forward")
+    it = _idx_dtype(kh * kw)
+    rows = sh * (oh - 1) + kh  # rows of x that some window covers
+    # Separable: first the maximum over each window row (offsets q), then over the
+    # rows (offsets p). Strict ">" keeps the first maximum, and the first row holding
+    # the window's maximum with its first column is the first maximum in row-major order.
+    hbest = x[:, :, :rows, 0 : sw * (ow - 1) + 1 : sw].copy()  # (N, C, rows, OW)
+    hidx = np.zeros(hbest.shape, dtype=it)  # q of the row maximum
+    better = np.empty(hbest.shape, dtype=bool)
+    tmp = np.empty(hbest.shape, dtype=it)
+    for q in range(1, kw):
+        view = x[:, :, :rows, q : q + sw * (ow - 1) + 1 : sw]
+        np.greater(view, hbest, out=better)
+        np.maximum(hbest, view, out=hbest)
+        # q exceeds every earlier offset, so max(hidx, q·better) sets q exactly where better
+        np.multiply(better, it(q), out=tmp)
+        np.maximum(hidx, tmp, out=hidx)
+    out = hbest[:, :, 0 : sh * (oh - 1) + 1 : sh].copy()  # (N, C, OH, OW)
+    idx = hidx[:, :, 0 : sh * (oh - 1) + 1 : sh].copy()  # flat offset p·KW + q
+    better = np.empty(out.shape, dtype=bool)
+    tmp = np.empty(out.shape, dtype=it)
+    for p in range(1, kh):
+        view = hbest[:, :, p : p + sh * (oh - 1) + 1 : sh]
+        np.greater(view, out, out=better)
+        np.maximum(out, view, out=out)
+        # p·KW + q exceeds every offset of the earlier rows
+        np.add(hidx[:, :, p : p + sh * (oh - 1) + 1 : sh], it(p * kw), out=tmp)
+        np.multiply(tmp, better, out=tmp)
+        np.maximum(idx, tmp, out=idx)
+    return out, MaxPool2dCache(idx, x.shape, x.dtype, (kh, kw), (sh, sw))
+
+
+def maxpool2d_backward(dy, cache):
+    """Gradient of max pooling with respect to its input.
+
+    Parameters
+    ----------
+    dy : array_like of shape (N, C, OH, OW)
+        Upstream gradient, the shape of the forward output.
+    cache : MaxPool2dCache
+        The second value returned by :func:`maxpool2d_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+        Each ``dy`` entry added at its window's first maximum; dtype of ``x``.
+    """
+    func = "maxpool2d_backward"
+    check_cache(cache, MaxPool2dCache, func)
+    dy = check_dout(dy, cache.idx.shape, func, name="dy")
+    (kh, kw), (sh, sw) = cache.kernel, cache.stride
+    oh, ow = cache.idx.shape[2:]
+    dtype = np.result_type(dy.dtype, cache.x_dtype)
+    dx = np.empty(cache.x_shape, dtype=dtype)
+    # Offsets (p, q) with p < sh and q < sw hit disjoint positions, so they are written
+    # directly (zeros where another window holds the max); the rest of the offsets add on
+    # top. Only positions outside every such view need zeroing first.
+    dx[:, :, sh * oh :, :] = 0
+    dx[:, :, :, sw * ow :] = 0
+    for p in range(kh, sh):
+        dx[:, :, p::sh, :] = 0
+    for q in range(kw, sw):
+        dx[:, :, :, q::sw] = 0
+    mask = np.empty(cache.idx.shape, dtype=bool)
+    tmp = np.empty(dy.shape, dtype=dtype)
+    later = []
+    for p in range(kh):
+        for q in range(kw):
+            if p < sh and q < sw:
+                view = dx[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
+                np.equal(cache.idx, p * kw + q, out=mask)
+                np.multiply(dy, mask, out=view)
+            else:
+                later.append((p, q))
+    for p, q in later:  # overlapping windows: add
+        view = dx[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
+        np.equal(cache.idx, p * kw + q, out=mask)
+        np.multiply(dy, mask, out=tmp)
+        view += tmp
+    return dx.astype(cache.x_dtype, copy=False)
+
+
+def maxpool2d_forward_loop(x, kernel_size, stride=None):
+    """Max pooling with plain loops, mirroring the definition (a test oracle).
+
+    Same parameters and output as :func:`maxpool2d_forward`; the cache holds ``x``,
+    the kernel and the stride.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(
+        x, kernel_size, stride, "maxpool2d_forward_loop"
+    )
+    n_batch, n_chan = x.shape[:2]
+    out = np.empty((n_batch, n_chan, oh, ow), dtype=x.dtype)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(oh):
+                for j in range(ow):
+                    best = x[n, c, i * sh, j * sw]
+                    for p in range(kh):
+                        for q in range(kw):
+                            best = max(best, x[n, c, i * sh + p, j * sw + q])
+                    out[n, c, i, j] = best
+    return out, MaxPool2dLoopCache(x, (kh, kw), (sh, sw))
+
+
+def maxpool2d_backward_loop(dy, cache):
+    """Gradient of max pooling with plain loops (a test oracle).
+
+    Rescans each window in row-major order and adds ``dy`` at the first position
+    holding the window's maximum. Same parameters and output as
+    :func:`maxpool2d_backward`, with the cache of :func:`maxpool2d_forward_loop`.
+    """
+    func = "maxpool2d_backward_loop"
+    check_cache(cache, MaxPool2dLoopCache, func)
+    x = cache.x
+    (kh, kw), (sh, sw) = cache.kernel, cache.stride
+    n_batch, n_chan, height, width = x.shape
+    oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
+    dy = check_dout(dy, (n_batch, n_chan, oh, ow), func, name="dy")
+    dx = np.zeros(x.shape, dtype=np.float64)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(oh):
+                for j in range(ow):
+                    best_pq = (0, 0)
+                    for p in range(kh):
+                        for q in range(kw):
+                            if (
+                                x[n, c, i * sh + p, j * sw + q]
+                                > x[n, c, i * sh + best_pq[0], j * sw + best_pq[1]]
+                            ):
+                                best_pq = (p, q)
+                    dx[n, c, i * sh + best_pq[0], j * sw + best_pq[1]] += dy[n, c, i, j]
+    return dx.astype(x.dtype)
