@@ -39,7 +39,7 @@ __all__ = [
 
 # col2im and the backward matmul run over batch chunks of about this many bytes of
 # column gradients, so each chunk stays in cache while it is scattered back.
-_CHUNK_BYTES = 1 << 21
+_CHUNK_BYTES = 1 << 20
 
 
 # ---------------------------------------------------------------------------------------
