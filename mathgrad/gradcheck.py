@@ -83,6 +83,12 @@ def numerical_gradient(f, x, eps=1e-6):
         f_up = _scalar(f(work), func)
         flat[i] = old - eps
         step = float(up_x) - float(flat[i])
+        if step == 0.0:
+            flat[i] = old
+            raise ValueError(
+                f"{func}: eps={eps:g} is below the spacing of {work.dtype} numbers near "
+                f"x.flat[{i}] = {float(old):g}, so x ± eps rounds to x; use a larger eps"
+            )
         f_down = _scalar(f(work), func)
         flat[i] = old
         grad[i] = (f_up - f_down) / step

@@ -160,3 +160,14 @@ def test_gradcheck_names_variadic_inputs(rng):
     report = gradcheck(forward, backward, (x, a, b))
     assert report.names == ["x", "params[0]", "params[1]"]
     assert report.passed
+
+
+def test_numerical_gradient_rejects_a_step_lost_to_rounding():
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    with pytest.raises(
+        ValueError,
+        match=r"numerical_gradient: eps=1e-09 is below the spacing "
+        r"of float32 numbers near x.flat\[0\] = 1",
+    ):
+        numerical_gradient(lambda v: float(v.sum()), x, eps=1e-9)
+    np.testing.assert_array_equal(x, [1.0, 2.0])
