@@ -4,11 +4,13 @@ The gradient of each output goes to the position of its window's maximum. On a t
 goes to the first maximum in row-major order within the window (PyTorch's choice), and
 where windows overlap (stride smaller than the kernel) the contributions add up.
 
-The vectorised pair never loops over pixels or the batch: it loops over the ``KH·KW``
-kernel offsets ``(p, q)`` and works on the strided views
+The vectorised pair never loops over pixels or the batch. The forward loops over the
+``KH·KW`` kernel offsets ``(p, q)`` and keeps a running maximum over the strided views
 ``x[:, :, p::sh, q::sw]`` (cropped to ``OH × OW``), each holding the ``(p, q)`` entry of
-every window at once. The loop pair below it mirrors the definition and serves as a test
-oracle.
+every window at once, with the offset of the current maximum. The backward writes ``dy``
+through the same views where windows do not overlap, and otherwise scatter-adds it at
+the flat positions of the maxima (``np.bincount``), so overlaps add up. The
+loop pair below mirrors the definition and serves as a test oracle.
 """
 
 from __future__ import annotations
@@ -96,33 +98,22 @@ def maxpool2d_forward(x, kernel_size, stride=None):
         dtype, kernel and stride.
     """
     x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(x, kernel_size, stride, "maxpool2d_forward")
+    views = [  # the (p, q) entry of every window, in row-major order of (p, q)
+        x[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
+        for p in range(kh)
+        for q in range(kw)
+    ]  # each (N, C, OH, OW)
     it = _idx_dtype(kh * kw)
-    rows = sh * (oh - 1) + kh  # rows of x that some window covers
-    # Separable: first the maximum over each window row (offsets q), then over the
-    # rows (offsets p). Strict ">" keeps the first maximum, and the first row holding
-    # the window's maximum with its first column is the first maximum in row-major order.
-    hbest = x[:, :, :rows, 0 : sw * (ow - 1) + 1 : sw].copy()  # (N, C, rows, OW)
-    hidx = np.zeros(hbest.shape, dtype=it)  # q of the row maximum
-    better = np.empty(hbest.shape, dtype=bool)
-    tmp = np.empty(hbest.shape, dtype=it)
-    for q in range(1, kw):
-        view = x[:, :, :rows, q : q + sw * (ow - 1) + 1 : sw]
-        np.greater(view, hbest, out=better)
-        np.maximum(hbest, view, out=hbest)
-        # q exceeds every earlier offset, so max(hidx, q·better) sets q exactly where better
-        np.multiply(better, it(q), out=tmp)
-        np.maximum(hidx, tmp, out=hidx)
-    out = hbest[:, :, 0 : sh * (oh - 1) + 1 : sh].copy()  # (N, C, OH, OW)
-    idx = hidx[:, :, 0 : sh * (oh - 1) + 1 : sh].copy()  # flat offset p·KW + q
+    out = views[0].copy()
+    idx = np.zeros(out.shape, dtype=it)  # flat offset k = p·KW + q of the running max
     better = np.empty(out.shape, dtype=bool)
     tmp = np.empty(out.shape, dtype=it)
-    for p in range(1, kh):
-        view = hbest[:, :, p : p + sh * (oh - 1) + 1 : sh]
-        np.greater(view, out, out=better)
-        np.maximum(out, view, out=out)
-        # p·KW + q exceeds every offset of the earlier rows
-        np.add(hidx[:, :, p : p + sh * (oh - 1) + 1 : sh], it(p * kw), out=tmp)
-        np.multiply(tmp, better, out=tmp)
+    for k in range(1, kh * kw):
+        # strict ">" keeps the first maximum in row-major order
+        np.greater(views[k], out, out=better)
+        np.maximum(out, views[k], out=out)
+        # k exceeds every earlier offset, so max(idx, k·better) sets k exactly where better
+        np.multiply(better, it(k), out=tmp)
         np.maximum(idx, tmp, out=idx)
     return out, MaxPool2dCache(idx, x.shape, x.dtype, (kh, kw), (sh, sw))
 
@@ -147,34 +138,36 @@ def maxpool2d_backward(dy, cache):
     dy = check_dout(dy, cache.idx.shape, func, name="dy")
     (kh, kw), (sh, sw) = cache.kernel, cache.stride
     oh, ow = cache.idx.shape[2:]
-    dtype = np.result_type(dy.dtype, cache.x_dtype)
-    dx = np.empty(cache.x_shape, dtype=dtype)
-    # Offsets (p, q) with p < sh and q < sw hit disjoint positions, so they are written
-    # directly (zeros where another window holds the max); the rest of the offsets add on
-    # top. Only positions outside every such view need zeroing first.
-    dx[:, :, sh * oh :, :] = 0
-    dx[:, :, :, sw * ow :] = 0
-    for p in range(kh, sh):
-        dx[:, :, p::sh, :] = 0
-    for q in range(kw, sw):
-        dx[:, :, :, q::sw] = 0
-    mask = np.empty(cache.idx.shape, dtype=bool)
-    tmp = np.empty(dy.shape, dtype=dtype)
-    later = []
-    for p in range(kh):
-        for q in range(kw):
-            if p < sh and q < sw:
+    n, c, height, width = cache.x_shape
+    if sh >= kh and sw >= kw:
+        # Windows do not overlap: the view of offset k receives dy where the max sat at
+        # offset k and 0 elsewhere; positions outside every window are zeroed first.
+        dtype = np.result_type(dy.dtype, cache.x_dtype)
+        dx = np.empty(cache.x_shape, dtype=dtype)
+        dx[:, :, sh * oh :, :] = 0
+        dx[:, :, :, sw * ow :] = 0
+        for p in range(kh, sh):
+            dx[:, :, p::sh, :] = 0
+        for q in range(kw, sw):
+            dx[:, :, :, q::sw] = 0
+        mask = np.empty(cache.idx.shape, dtype=bool)
+        for p in range(kh):
+            for q in range(kw):
                 view = dx[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
                 np.equal(cache.idx, p * kw + q, out=mask)
                 np.multiply(dy, mask, out=view)
-            else:
-                later.append((p, q))
-    for p, q in later:  # overlapping windows: add
-        view = dx[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
-        np.equal(cache.idx, p * kw + q, out=mask)
-        np.multiply(dy, mask, out=tmp)
-        view += tmp
-    return dx.astype(cache.x_dtype, copy=False)
+        return dx.astype(cache.x_dtype, copy=False)
+    # Windows overlap: scatter-add dy at the flat position in x of each window's max
+    # (its top-left corner plus the offset), so a max shared by several windows adds up.
+    corner = (
+        np.arange(n * c).reshape(n, c, 1, 1) * (height * width)
+        + (np.arange(oh) * (sh * width)).reshape(oh, 1)
+        + np.arange(ow) * sw
+    )  # (N, C, OH, OW)
+    offset = (np.arange(kh).reshape(kh, 1) * width + np.arange(kw)).ravel()  # (KH·KW,)
+    where = corner + offset[cache.idx]  # (N, C, OH, OW)
+    dx = np.bincount(where.ravel(), weights=dy.ravel(), minlength=n * c * height * width)
+    return dx.reshape(cache.x_shape).astype(cache.x_dtype, copy=False)
 
 
 def maxpool2d_forward_loop(x, kernel_size, stride=None):
