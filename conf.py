@@ -48,7 +48,7 @@ myst_dmath_double_inline = True
 myst_substitutions = {"version": release}
 myst_heading_anchors = 3
 numfig = True
-math_numfig = True
+math_numfig = False  # equations numbered within each chapter, as the front page says
 math_eqref_format = "({number})"
 
 nb_execution_mode = "cache"
