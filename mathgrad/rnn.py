@@ -114,18 +114,18 @@ def rnn_forward(x, h0, wx, wh, b):
     n, steps, d = x.shape
     hid = h0.shape[1]
     whT = wh.T.astype(dtype, copy=False)
-    # input and bias terms of every step in one product
-    a = x.reshape(n * steps, d).astype(dtype, copy=False) @ wx.T.astype(dtype, copy=False)
-    a = a.reshape(n, steps, hid)  # (N, T, H)
-    a += b.astype(dtype, copy=False)
-    h = np.empty((n, steps, hid), dtype=dtype)
+    # input and bias terms of every step in one product; the buffer then becomes h,
+    # step by step (few large temporaries: fresh large arrays cost page faults)
+    h = x.reshape(n * steps, d).astype(dtype, copy=False) @ wx.T.astype(dtype, copy=False)
+    h = h.reshape(n, steps, hid)  # (N, T, H)
+    h += b.astype(dtype, copy=False)
     z = np.empty((n, hid), dtype=dtype)
     prev = h0.astype(dtype, copy=False)
     for t in range(steps):
         np.matmul(prev, whT, out=z)
-        z += a[:, t]
         prev = h[:, t]
-        np.tanh(z, out=prev)
+        prev += z
+        np.tanh(prev, out=prev)
     return h, RNNCache(x, h0, wx, wh, h, b.dtype)
 
 
@@ -139,8 +139,9 @@ def _sweep(dh, cache, truncate, record_totals=False):
     n, steps, hid = h.shape
     dtype = np.result_type(h, dh)
     wh = cache.wh.astype(dtype, copy=False)
-    dtanh = 1.0 - h * h  # (N, T, H), tanh' at every step
-    deltas = np.empty((n, steps, hid), dtype=dtype)
+    # deltas[:, t] first holds tanh' at step t, then δ_t (computed in place)
+    deltas = np.multiply(h, h, dtype=dtype)  # (N, T, H)
+    np.subtract(1.0, deltas, out=deltas)
     totals = np.empty((steps, n, hid), dtype=dtype) if record_totals else None
     if truncate is None or truncate >= steps - 1:
         carry = None  # gradient flowing from step t+1 into h_t
@@ -149,7 +150,7 @@ def _sweep(dh, cache, truncate, record_totals=False):
             if record_totals:
                 totals[t] = g
             delta = deltas[:, t]
-            np.multiply(g, dtanh[:, t], out=delta)
+            delta *= g
             carry = delta @ wh
         return deltas, carry, totals
     # Truncated BPTT. A packet born at step t (the gradient dh[:, t]) lives from step t
@@ -161,7 +162,7 @@ def _sweep(dh, cache, truncate, record_totals=False):
     live = np.zeros((slots, n, hid), dtype=dtype)  # (L, N, H)
     for s in range(steps - 1, -1, -1):
         live[s % slots] = dh[:, s]
-        live *= dtanh[:, s]  # each packet's δ at step s
+        live *= deltas[:, s]  # each packet's δ at step s
         np.sum(live, axis=0, out=deltas[:, s])
         # pass every packet on to h_{s-1}; the one born at s + k dies here and its slot
         # is overwritten by the packet born at s - 1 before it is read again
