@@ -92,6 +92,8 @@ nb_execution_cache_path = str(_CACHE_DIR)
 # -- Autodoc -----------------------------------------------------------------------------
 
 autodoc_typehints = "none"
+add_module_names = False
+toc_object_entries_show_parents = "hide"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "undoc-members": False}
 napoleon_google_docstring = False
