@@ -39,11 +39,15 @@ $(VENV)/.installed-browser: pyproject.toml | $(PY)
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not browser" $(PYTESTOPTS)
 
-# -E: re-read every page, so a warning or a failing cell is never hidden by an
-# incremental build; executed notebooks still come from the cache in _build/.jupyter_cache,
-# which conf.py keys on the sources of mathgrad/ so a change there re-executes the book.
+# Strict: any warning, broken reference (-n) or failing cell fails the build. Executed
+# notebooks come from the cache in _build/.jupyter_cache, which conf.py keys on the sources
+# of mathgrad/, so a change there re-executes the book. An incremental build would hide a
+# previous failure (unchanged pages are not read again), so a failed build deletes the
+# doctrees: the next `make html` re-reads every page and fails again until it is fixed.
+# `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
 html: $(VENV)/.installed-docs
-	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -E -W --keep-going -n -q $(SPHINXOPTS)
+	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -W --keep-going -n -q $(SPHINXOPTS) \
+	  || { rm -rf _build/doctrees; echo "make html: the build failed (logs of failing pages: _build/html/reports/)"; exit 1; }
 	@echo "The book is in _build/html/index.html (make serve to preview it)."
 
 serve:
