@@ -405,3 +405,28 @@ def _check_download(name, visit):
     assert _normalize(title) in _normalize(source), f"{path} lacks the title {title!r}"
     if page.locator("div.cell").count():  # executed code: must open as a notebook
         assert "jupytext:" in source and "kernelspec:" in source, f"{path}: no jupytext header"
+
+
+_MATH_FONTS_JS = """async () => {
+    await document.fonts.ready;
+    return [...document.fonts].filter(f => f.family.replace(/"/g, '').startsWith('MJX'))
+                              .map(f => f.family.replace(/"/g, '') + ':' + f.status);
+}"""
+
+
+@pytest.mark.parametrize("name", ["softmax", "conv", "rnn"])
+def test_math_renders_from_file_urls(name, browser, site):
+    """Opened straight from disk (file://), the math still typesets with its own fonts."""
+    v = Visit(browser, site.resolve().as_uri() + "/", **DESKTOP)
+    try:
+        v.page.goto(v.url(f"{name}.html"), wait_until="load")
+        v.wait_for_math()
+        fonts = v.page.evaluate(_MATH_FONTS_JS)
+        problems = v.problems + _page_problems(v.page)
+        assert not problems, problems
+        assert v.page.locator("mjx-container").count() > 10
+        # fonts no glyph on the page needs stay "unloaded"; none may fail, and the main
+        # TeX font must have come from the vendored files
+        assert "MJXTEX:loaded" in fonts and not [f for f in fonts if f.endswith(":error")], fonts
+    finally:
+        v.close()
