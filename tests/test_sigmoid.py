@@ -98,7 +98,8 @@ def test_sigmoid_matches_reference_and_symmetry(z):
     s = sigmoid(z)
     assert s.shape == z.shape
     np.testing.assert_allclose(s, reference_sigmoid(z), rtol=1e-15, atol=0)
-    np.testing.assert_allclose(sigmoid(-z), 1 - s, rtol=1e-15, atol=1e-16)
+    # 1 - s rounds near 1, where one ulp is eps = 2.2e-16
+    np.testing.assert_allclose(sigmoid(-z), 1 - s, rtol=1e-15, atol=np.finfo(np.float64).eps)
 
 
 def test_sigmoid_backward_is_s_times_one_minus_s(rng):
