@@ -37,9 +37,14 @@ __all__ = [
     "conv2d_forward_loop",
 ]
 
-# col2im and the backward matmul run over batch chunks of about this many bytes of
-# column gradients, so each chunk stays in cache while it is scattered back.
+# The forward and the backward run over batch chunks whose columns take about this many
+# bytes: each chunk's columns (and column gradients) are built in one reused buffer that
+# stays in cache between the gather, the matrix products and the scatter, so a large
+# batch's columns are never all held in memory ...
 _CHUNK_BYTES = 1 << 20
+# ... but a chunk holds at least this many columns (output pixels), so that its matrix
+# products are wide enough for BLAS to run near full speed.
+_CHUNK_MIN_COLS = 1024
 
 
 # ---------------------------------------------------------------------------------------
@@ -99,7 +104,8 @@ def _pad(x, padding):
 class Conv2dCache(NamedTuple):
     """What ``conv2d_backward`` needs from ``conv2d_forward``."""
 
-    cols: np.ndarray  # (N, C·KH·KW, OH·OW), the receptive fields of the padded input
+    x_pad: np.ndarray  # (N, C, H + 2·ph, W + 2·pw), in the computation dtype
+    cols: np.ndarray | None  # (C·KH·KW, N·OH·OW) when the batch was one chunk, else None
     w: np.ndarray  # (F, C, KH, KW), in the computation dtype
     x_shape: tuple[int, int, int, int]
     stride: tuple[int, int]
@@ -124,16 +130,21 @@ def _windows(x_pad, kernel, stride, out_size):
     )
 
 
-def _im2col(x_pad, kernel, stride, out_size):
+def _im2col(x_pad, kernel, stride, out_size, out=None):
     """Gather receptive fields into columns: ``(N, C, Hp, Wp)`` to ``(N, C·KH·KW, OH·OW)``.
 
     Row ``c·KH·KW + p·KW + q`` of ``cols[n]`` holds ``x_pad[n, c, i·sh + p, j·sw + q]``
     at column ``i·OW + j``, so ``w.reshape(F, -1) @ cols[n]`` is the output of sample ``n``.
+    The columns are written into ``out`` (a contiguous array of that shape) when given.
     """
     n, c = x_pad.shape[:2]
     kh, kw = kernel
     oh, ow = out_size
-    return _windows(x_pad, kernel, stride, out_size).reshape(n, c * kh * kw, oh * ow)
+    windows = _windows(x_pad, kernel, stride, out_size)  # (N, C, KH, KW, OH, OW)
+    if out is None:
+        return windows.reshape(n, c * kh * kw, oh * ow)  # the copy: windows overlap
+    np.copyto(out.reshape(windows.shape), windows)
+    return out
 
 
 def _col2im(dcols, dx_pad, kernel, stride, out_size):
@@ -150,6 +161,56 @@ def _col2im(dcols, dx_pad, kernel, stride, out_size):
         for q in range(kw):
             dx_pad[:, :, p : p + sh * oh : sh, q : q + sw * ow : sw] += d6[:, :, p, q]
     return dx_pad
+
+
+def _chunk_size(n, n_pix, sample_bytes):
+    """Samples per batch chunk: ``_CHUNK_MIN_COLS`` columns or ``_CHUNK_BYTES`` of columns,
+    whichever is more, in chunks of equal size."""
+    min_samples = -(-_CHUNK_MIN_COLS // max(1, n_pix))  # ceil
+    per_chunk = max(1, min(n, max(min_samples, _CHUNK_BYTES // max(1, sample_bytes))))
+    n_chunks = max(1, -(-n // per_chunk))
+    return max(1, -(-n // n_chunks))
+
+
+def _chunk_buffer(rows, n_c, n_pix, dtype):
+    """A ``(rows, n_c·OH·OW)`` matrix, reused by every chunk of the batch.
+
+    The matrix holds a chunk's samples side by side, so one matrix product covers the
+    whole chunk; ``_chunk_views`` gives the first samples' part of it in both layouts.
+    """
+    return np.empty((rows, n_c * n_pix), dtype=dtype)  # (rows, n_c·OH·OW)
+
+
+def _chunk_views(buf, n_c, n_pix):
+    """The first ``n_c`` samples of a chunk buffer as ``(rows, n_c·OH·OW)`` and as the
+    per-sample layout ``(n_c, rows, OH·OW)`` of ``_im2col`` and ``_col2im`` (same memory).
+    """
+    mat = buf[:, : n_c * n_pix]  # (rows, n_c·OH·OW)
+    return mat, mat.reshape(len(buf), n_c, n_pix).transpose(1, 0, 2)  # (n_c, rows, OH·OW)
+
+
+def _correlate(x_pad, w2d, kernel, stride, out_size, out, bias=None):
+    """``out[n] = w2d @ _im2col(x_pad)[n] (+ bias)`` for every sample, chunk by chunk.
+
+    ``x_pad (N, C, Hp, Wp)``, ``w2d (F, C·KH·KW)``, ``out (N, F, OH·OW)``, ``bias (F, 1)``.
+    Each chunk's columns go into one reused buffer and meet ``w2d`` in one matrix product.
+    Returns the columns ``(C·KH·KW, N·OH·OW)`` if the whole batch was one chunk, else None.
+    """
+    n, (f, ckk), n_pix = len(x_pad), w2d.shape, out_size[0] * out_size[1]
+    chunk = _chunk_size(n, n_pix, out.itemsize * ckk * n_pix)
+    cols_buf = _chunk_buffer(ckk, chunk, n_pix, out.dtype)  # (C·KH·KW, chunk·OH·OW)
+    y_buf = _chunk_buffer(f, chunk, n_pix, out.dtype)  # (F, chunk·OH·OW)
+    for s in range(0, n, chunk):
+        x_c = x_pad[s : s + chunk]
+        cols, cols_view = _chunk_views(cols_buf, len(x_c), n_pix)
+        _im2col(x_c, kernel, stride, out_size, out=cols_view)
+        y_c, y_view = _chunk_views(y_buf, len(x_c), n_pix)
+        np.matmul(w2d, cols, out=y_c)  # (F, n_c·OH·OW), one product for the chunk
+        if bias is None:
+            out[s : s + chunk] = y_view
+        else:
+            np.add(y_view, bias, out=out[s : s + chunk])
+    return cols_buf if chunk >= n else None
 
 
 def conv2d_forward(x, w, b, stride=1, padding=0):
@@ -174,22 +235,26 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
         ``OH = (H + 2·ph − KH) // sh + 1``, ``OW = (W + 2·pw − KW) // sw + 1``; dtype
         ``np.result_type(x, w, b)``.
     cache : Conv2dCache
-        The input's columns ``(N, C·KH·KW, OH·OW)``, the filters, the input's shape, the
-        stride, the padding and the inputs' dtypes.
+        The padded input, its columns ``(C·KH·KW, N·OH·OW)`` if the batch fitted in one
+        chunk (else None: the backward pass rebuilds them chunk by chunk, which is cheaper
+        than keeping ``KH·KW`` copies of every pixel in memory), the filters, the input's
+        shape, the stride, the padding and the inputs' dtypes.
     """
     x, w, b, stride, padding, out_size = _check_conv_args(
         x, w, b, stride, padding, "conv2d_forward"
     )
     dtype = np.result_type(x, w, b)
     n = x.shape[0]
-    f = w.shape[0]
+    f, c, kh, kw = w.shape
+    ckk, n_pix = c * kh * kw, out_size[0] * out_size[1]
     wc = w.astype(dtype, copy=False)
-    x_pad = _pad(x.astype(dtype, copy=False), padding)
-    cols = _im2col(x_pad, w.shape[2:], stride, out_size)  # (N, C·KH·KW, OH·OW)
-    out = np.matmul(wc.reshape(f, cols.shape[1]), cols)  # (N, F, OH·OW)
-    out += b.astype(dtype, copy=False)[:, None]
+    w2d = wc.reshape(f, ckk)  # (F, C·KH·KW)
+    b_col = b.astype(dtype, copy=False)[:, None]  # (F, 1)
+    x_pad = _pad(x.astype(dtype, copy=False), padding)  # (N, C, Hp, Wp)
+    out = np.empty((n, f, n_pix), dtype=dtype)  # (N, F, OH·OW)
+    cols = _correlate(x_pad, w2d, (kh, kw), stride, out_size, out, bias=b_col)
     out = out.reshape(n, f, *out_size)  # (N, F, OH, OW)
-    cache = Conv2dCache(cols, wc, x.shape, stride, padding, x.dtype, w.dtype, b.dtype)
+    cache = Conv2dCache(x_pad, cols, wc, x.shape, stride, padding, x.dtype, w.dtype, b.dtype)
     return out, cache
 
 
@@ -212,28 +277,54 @@ def conv2d_backward(dy, cache):
     """
     func = "conv2d_backward"
     cache = check_cache(cache, Conv2dCache, func)
-    cols, w, x_shape, stride, padding = cache[:5]
+    x_pad, cols_cached, w, x_shape, stride, padding = cache[:6]
     n, c, h, wd = x_shape
     f, _, kh, kw = w.shape
     out_size = _output_size((h, wd), (kh, kw), stride, padding, func)
     dy = check_dout(dy, (n, f, *out_size), func, name="dy")
-    dtype = cols.dtype
-    dy = dy.astype(dtype, copy=False).reshape(n, f, out_size[0] * out_size[1])  # (N, F, OH·OW)
+    dtype = x_pad.dtype
+    ckk, n_pix = c * kh * kw, out_size[0] * out_size[1]
+    dy = dy.astype(dtype, copy=False).reshape(n, f, n_pix)  # (N, F, OH·OW)
     db = dy.sum(axis=(0, 2))
-    w2d = w.reshape(f, c * kh * kw)  # (F, C·KH·KW)
+    w2d = w.reshape(f, ckk)  # (F, C·KH·KW)
     dw = np.zeros_like(w2d)
     ph, pw = padding
-    dx_pad = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dtype)
-    # Work through the batch in chunks so each chunk's column gradients stay in cache.
-    chunk = max(1, _CHUNK_BYTES // max(1, cols.itemsize * cols.shape[1] * cols.shape[2]))
+    # Stride 1: dx is the full cross-correlation of dy with the flipped filters
+    # (conv-eq-dx-full), cropped by the padding, so it is a forward pass of its own and
+    # needs no scatter. Larger strides scatter the column gradients with _col2im.
+    scatter = stride != (1, 1) or ph >= kh or pw >= kw
+    dx_pad = np.zeros_like(x_pad) if scatter else None  # (N, C, Hp, Wp)
+    if cols_cached is None:
+        chunk = _chunk_size(n, n_pix, dtype.itemsize * ckk * n_pix)
+        cols_buf = _chunk_buffer(ckk, chunk, n_pix, dtype)  # (C·KH·KW, chunk·OH·OW)
+        dcols_buf = cols_buf  # a chunk's columns are used up before its gradients are made
+    else:
+        chunk, cols_buf = max(1, n), cols_cached  # one chunk, columns from the forward
+        dcols_buf = np.empty_like(cols_buf) if scatter else None
+    dy_buf = _chunk_buffer(f, chunk, n_pix, dtype)  # (F, chunk·OH·OW)
     for s in range(0, n, chunk):
-        dy_c = dy[s : s + chunk]
-        dw += np.matmul(dy_c, cols[s : s + chunk].transpose(0, 2, 1)).sum(axis=0)
-        dcols = np.matmul(w2d.T, dy_c)  # (n_c, C·KH·KW, OH·OW)
-        _col2im(dcols, dx_pad[s : s + chunk], (kh, kw), stride, out_size)
-    dx = dx_pad[:, :, ph : ph + h, pw : pw + wd]
+        x_c = x_pad[s : s + chunk]
+        n_c = len(x_c)
+        cols, cols_view = _chunk_views(cols_buf, n_c, n_pix)  # (C·KH·KW, n_c·OH·OW)
+        if cols_cached is None:
+            _im2col(x_c, (kh, kw), stride, out_size, out=cols_view)
+        dy_c, dy_view = _chunk_views(dy_buf, n_c, n_pix)  # (F, n_c·OH·OW)
+        dy_view[...] = dy[s : s + chunk]
+        dw += dy_c @ cols.T  # (F, n_c·OH·OW) @ (n_c·OH·OW, C·KH·KW)
+        if scatter:
+            dcols, dcols_view = _chunk_views(dcols_buf, n_c, n_pix)
+            np.matmul(w2d.T, dy_c, out=dcols)  # (C·KH·KW, n_c·OH·OW)
+            _col2im(dcols_view, dx_pad[s : s + chunk], (kh, kw), stride, out_size)
+    if scatter:
+        dx = dx_pad[:, :, ph : ph + h, pw : pw + wd]
+    else:
+        w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, f * kh * kw)  # (C, F·KH·KW)
+        dy_pad = _pad(dy.reshape(n, f, *out_size), (kh - 1 - ph, kw - 1 - pw))
+        dx = np.empty((n, c, h * wd), dtype=dtype)  # (N, C, H·W)
+        _correlate(dy_pad, w_flip, (kh, kw), (1, 1), (h, wd), dx)
+        dx = dx.reshape(x_shape)
     return (
-        dx.astype(cache.x_dtype),
+        dx.astype(cache.x_dtype, copy=scatter),
         dw.reshape(w.shape).astype(cache.w_dtype, copy=False),
         db.astype(cache.b_dtype, copy=False),
     )

@@ -156,6 +156,25 @@ def test_large_batch_spans_several_chunks(rng, monkeypatch):
         np.testing.assert_allclose(g, g_chunked, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize(("stride", "padding"), [(1, 1), (1, 0), ((1, 2), 1), (2, (0, 1))])
+def test_chunked_batch_matches_one_chunk(rng, monkeypatch, stride, padding):
+    """Forward and backward over one-sample chunks (columns rebuilt in the backward, the
+    stride-1 input gradient as a chunked correlation) equal the one-chunk result (columns
+    cached by the forward)."""
+    x, w, b = _draw(rng, (5, 3, 7, 6), 4, (3, 2))
+    out, cache = conv2d_forward(x, w, b, stride=stride, padding=padding)
+    assert cache.cols is not None  # a small batch is one chunk: its columns are kept
+    dy = rng.standard_normal(out.shape)
+    whole = conv2d_backward(dy, cache)
+    monkeypatch.setattr(conv_module, "_CHUNK_BYTES", 1)
+    monkeypatch.setattr(conv_module, "_CHUNK_MIN_COLS", 1)  # one sample per chunk
+    out_c, cache_c = conv2d_forward(x, w, b, stride=stride, padding=padding)
+    assert cache_c.cols is None
+    np.testing.assert_allclose(out_c, out, rtol=1e-13, atol=1e-13)
+    for g, g_chunked in zip(whole, conv2d_backward(dy, cache_c), strict=True):
+        np.testing.assert_allclose(g, g_chunked, rtol=1e-13, atol=1e-13)
+
+
 def test_hand_computed_example():
     """A 1×1×3×3 input, a 2×2 kernel of ones, stride 1, padding 0: window sums."""
     x = np.arange(9.0).reshape(1, 1, 3, 3)
