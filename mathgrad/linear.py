@@ -62,7 +62,8 @@ def linear_forward(x, w, b):
             f"(w: {fmt_shape(w.shape)}, b: {fmt_shape(b.shape)}); expected b of shape "
             f"({w.shape[0]},), one bias per row of w"
         )
-    y = x @ w.T + b  # (N, D) @ (D, M) + (M,) -> (N, M)
+    y = (x @ w.T).astype(np.result_type(x, w, b), copy=False)  # (N, D) @ (D, M) -> (N, M)
+    y += b  # (M,) added to every row, in place
     return y, LinearCache(x, w, b.dtype)
 
 
@@ -93,3 +94,17 @@ def linear_backward(dy, cache):
     dw = (dy.T @ x).astype(w.dtype, copy=False)
     db = dy.sum(axis=0).astype(b_dtype, copy=False)
     return dx, dw, db
+
+
+def _linear_param_backward(dy, cache):
+    """``(dw, db)`` of :func:`linear_backward` without ``dx``.
+
+    For a first layer, whose input (the data) needs no gradient: it skips the product
+    ``dy @ w``.
+    """
+    func = "linear_backward"
+    x, w, b_dtype = check_cache(cache, LinearCache, func)
+    dy = check_dout(dy, (x.shape[0], w.shape[0]), func, name="dy")
+    dw = (dy.T @ x).astype(w.dtype, copy=False)
+    db = dy.sum(axis=0).astype(b_dtype, copy=False)
+    return dw, db

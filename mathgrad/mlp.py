@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validation import as_float_array, check_dout, check_option, fmt_shape
 from .activations import relu_backward, relu_forward, tanh_backward, tanh_forward
-from .linear import linear_backward, linear_forward
+from .linear import _linear_param_backward, linear_backward, linear_forward
 from .sigmoid import sigmoid_backward, sigmoid_forward
 
 __all__ = ["MLP"]
@@ -245,15 +245,16 @@ class MLP:
         deltas[-1] = dlogits
         # Code index l is the book's layer l + 1 (the book numbers the input layer 0):
         # weights[l] = W^{l+1}, zs[l] = z^{l+1}, deltas[l] = δ^{l+1}, activations[l] = a^l.
-        for l in range(n - 1, -1, -1):  # noqa: E741
+        for l in range(n - 1, 0, -1):  # noqa: E741
             # linear_backward returns dw = deltas[l].T @ activations[l], i.e.
             # ∂C/∂w_ij = a_j δ_i summed over the batch (rows of deltas[l] and activations[l]).
             da, dweights[l], dbiases[l] = linear_backward(deltas[l], self._linear_caches[l])
-            if l > 0:
-                # da = deltas[l] @ weights[l] is the batch-row form of (W^{l+1})ᵀ δ^{l+1};
-                # the activation backward multiplies by σ'(zs[l - 1]), giving
-                # deltas[l - 1] = act'(zs[l - 1]) * (deltas[l] @ weights[l]):
-                # the book's δ^l = σ'(z^l) ⊙ (W^{l+1})ᵀ δ^{l+1}.
-                deltas[l - 1] = act_backward(da, self._act_caches[l - 1])
+            # da = deltas[l] @ weights[l] is the batch-row form of (W^{l+1})ᵀ δ^{l+1};
+            # the activation backward multiplies by σ'(zs[l - 1]), giving
+            # deltas[l - 1] = act'(zs[l - 1]) * (deltas[l] @ weights[l]):
+            # the book's δ^l = σ'(z^l) ⊙ (W^{l+1})ᵀ δ^{l+1}.
+            deltas[l - 1] = act_backward(da, self._act_caches[l - 1])
+        # The first layer's input is the data x: it needs no gradient, so only dw and db.
+        dweights[0], dbiases[0] = _linear_param_backward(deltas[0], self._linear_caches[0])
         self.deltas = deltas
         return dweights, dbiases

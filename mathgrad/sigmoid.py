@@ -1,9 +1,11 @@
 """The logistic sigmoid, binary cross-entropy on logits, and the sigmoid-softmax link.
 
-``sigmoid`` is computed from ``e = exp(-|z|)``, which never overflows, and is relatively
-exact for every finite ``z`` (also far into the negative tail, where ``1 - σ(-z)`` would
-cancel). A sigmoid is a two-class softmax: ``σ(z) = softmax((z, 0))[0]``, and any pair
-``v`` maps back to the logit ``v[0] - v[1]``.
+``sigmoid`` is computed as ``1 / (1 + exp(-z))``, which is relatively exact for every
+finite ``z``: far into the negative tail ``exp(-z)`` is huge and its reciprocal keeps full
+precision (where ``1 - σ(-z)`` would cancel), and where ``exp(-z)`` overflows to infinity
+the result is 0, as ``σ(z)`` is then below the smallest normal float. A sigmoid is a
+two-class softmax: ``σ(z) = softmax((z, 0))[0]``, and any pair ``v`` maps back to the
+logit ``v[0] - v[1]``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ __all__ = [
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(z))  # in (0, 1]: no overflow
-    r = 1 / (1 + e)
-    # z >= 0: 1 / (1 + e^-z);  z < 0: e^z / (1 + e^z), exact where σ(z) is tiny
-    return np.where(z >= 0, r, e * r)
+    s = np.negative(z, out=np.empty_like(z))  # a new array (also for 0-d z); z is left alone
+    # z < -709 (float64): exp(-z) = inf and s = 1 / inf = 0, the underflowed σ(z)
+    with np.errstate(over="ignore"):
+        np.exp(s, out=s)
+    s += 1
+    return np.reciprocal(s, out=s)
 
 
 def sigmoid(z):
@@ -88,7 +92,9 @@ def sigmoid_backward(ds, cache):
     func = "sigmoid_backward"
     (s,) = check_cache(cache, SigmoidCache, func)
     ds = check_dout(ds, s.shape, func, name="ds")
-    return (ds * s * (1 - s)).astype(s.dtype, copy=False)
+    dz = ds * s
+    dz *= 1 - s  # σ'(z) = s (1 - s), multiplied in place
+    return dz.astype(s.dtype, copy=False)
 
 
 class BinaryCrossEntropyCache(NamedTuple):

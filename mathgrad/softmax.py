@@ -64,15 +64,29 @@ def _shifted(z: np.ndarray, axis: int) -> np.ndarray:
     return z - np.max(z, axis=axis, keepdims=True)
 
 
+def _exp_shifted(z: np.ndarray, axis: int):
+    """``e = exp(z - m)`` in one new array, ``m`` the largest entry along ``axis``.
+
+    Returns ``(e, m, s)`` with ``s`` the sum of ``e`` along ``axis`` (kept dims); ``s`` is
+    at least 1 (the largest entry contributes ``exp(0)``), so ``log(s)`` is finite.
+    """
+    m = np.max(z, axis=axis, keepdims=True)
+    e = np.subtract(z, m)  # a new array: z is left alone
+    np.exp(e, out=e)
+    return e, m, np.sum(e, axis=axis, keepdims=True)
+
+
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    e = np.exp(_shifted(z, axis))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    p, _, s = _exp_shifted(z, axis)
+    p /= s
+    return p
 
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    s = _shifted(z, axis)
+    logp = _shifted(z, axis)
     # the sum is at least 1 (the largest entry contributes exp(0)), so its log is finite
-    return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+    logp -= np.log(np.sum(np.exp(logp), axis=axis, keepdims=True))
+    return logp
 
 
 def softmax(z, axis=-1):
@@ -265,15 +279,22 @@ def cross_entropy_forward(logits, target):
             f"{fmt_shape(logits.shape)}"
         )
     y = _check_target(target, n, k, func)
-    logp = _log_softmax(logits, 1)
+    p, m, s = _exp_shifted(logits, 1)  # p = exp(z - m) for now, (N, K)
+    log_s = np.log(s)  # (N, 1): log p = (z - m) - log s, the log-softmax
     if y.ndim == 1:
-        total = -np.sum(logp[np.arange(n), y], dtype=np.float64)
+        rows = np.arange(n)
+        # the log-softmax at the labels only, (N,)
+        logp_y = (logits[rows, y] - m[:, 0]) - log_s[:, 0]
+        total = -np.sum(logp_y, dtype=np.float64)
     else:
+        logp = np.subtract(logits, m)
+        logp -= log_s
         # y * logp only where y > 0: 0 * log p stays 0 even if log p were -inf
         terms = np.multiply(y, logp, out=np.zeros(logp.shape, np.float64), where=y != 0)
         total = -np.sum(terms, dtype=np.float64)
     loss = logits.dtype.type(total / n)
-    return loss, CrossEntropyCache(np.exp(logp), y)
+    p /= s  # the softmax, in place
+    return loss, CrossEntropyCache(p, y)
 
 
 def cross_entropy_backward(dloss, cache):
@@ -295,9 +316,12 @@ def cross_entropy_backward(dloss, cache):
     p, y = check_cache(cache, CrossEntropyCache, func)
     dloss = check_dout(dloss, (), func, name="dloss")
     n = p.shape[0]
+    scale = float(dloss) / n
     if y.ndim == 1:
-        diff = p.copy()
-        diff[np.arange(n), y] -= 1
+        rows = np.arange(n)
+        dlogits = p * scale
+        # y is one-hot: only the label entries (rows, y) become (p - 1) * scale
+        dlogits[rows, y] = (p[rows, y] - 1) * scale
     else:
-        diff = p - y
-    return (diff * (float(dloss) / n)).astype(p.dtype, copy=False)
+        dlogits = (p - y) * scale
+    return dlogits.astype(p.dtype, copy=False)
