@@ -470,11 +470,11 @@ def prep_mlp(dtype, rng, torch, sizes, N) -> Prepared:
 
     p = Prepared(mg, note=note)
     pairs = list(zip(sizes[:-1], sizes[1:], strict=True))
-    # 3 GEMM-equivalents per layer (forward, dW, dx), as the issue counts them; whether
-    # the op skips the first layer's dx is checked from its source after it runs.
-    p.flops = sum(3 * 2.0 * N * i * o for i, o in pairs)
-    for i, o in pairs:
-        p.gemms += [(N, i, o, 1), (o, N, i, 1), (N, o, i, 1)]
+    # The products MLP does: forward and dW for every layer, dx for every layer but the
+    # first (MLP.backward does not compute the gradient of the input x).
+    p.flops = sum(3 * 2.0 * N * i * o for i, o in pairs) - 2.0 * N * pairs[0][0] * pairs[0][1]
+    for li, (i, o) in enumerate(pairs):
+        p.gemms += [(N, i, o, 1), (o, N, i, 1)] + ([(N, o, i, 1)] if li else [])
     if torch is not None:
         tdtype = getattr(torch, np.dtype(dtype).name)
         layers = []
@@ -941,13 +941,11 @@ def main(argv=None) -> int:
         "llrrrrrrl",
     )
     print("   GFLOP counts the op's forward+backward GEMMs: conv 3 x 2*N*F*C*KH*KW*OH*OW;")
-    print(
-        "   RNN 3 x 2*N*T*(D*H + H*H); MLP 3 x 2*N*in*out per layer (first layer's dx included)."
-    )
+    print("   RNN 3 x 2*N*T*(D*H + H*H); MLP 2*N*in*out x 3 per layer (x 2 for the first: no dx).")
     print("   own-shape rate: the same FLOPs as np.matmul on the op's GEMM shapes (each timed")
     print("   interleaved with the 512^3 product, scaled to the 512^3 rate of the case's row)")
     print("   (conv: im2col products; RNN: one input projection, T steps of (N,H)@(H,H) each")
-    print("   way, batched weight gradients; MLP: the 3 products per layer).")
+    print("   way, batched weight gradients; MLP: the products it does).")
     print()
 
     # ---------------------------------------------------------------- loop oracles
