@@ -46,6 +46,7 @@ test: $(VENV)/.installed-test
 # doctrees: the next `make html` re-reads every page and fails again until it is fixed.
 # `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
 html: $(VENV)/.installed-docs
+	rm -rf _build/html/reports  # so the reports describe this build only
 	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -W --keep-going -n -q $(SPHINXOPTS) \
 	  || { rm -rf _build/doctrees; echo "make html: the build failed (logs of failing pages: _build/html/reports/)"; exit 1; }
 	@echo "The book is in _build/html/index.html (make serve to preview it)."
