@@ -28,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import ctypes  # noqa: E402
 import gc  # noqa: E402
-import importlib  # noqa: E402
 import math  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
@@ -40,6 +39,8 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+import mathgrad as mgd  # noqa: E402
 
 try:  # optional: confirms (and enforces) the BLAS thread count
     import threadpoolctl  # noqa: E402
@@ -215,59 +216,6 @@ def load_torch(enabled: bool):
     )
 
 
-# --------------------------------------------------------------------------- op lookup
-
-
-def mathgrad_module(name: str):
-    """``mathgrad.<name>`` as a module (``mathgrad.softmax`` the attribute is a function)."""
-    return importlib.import_module(f"mathgrad.{name}")
-
-
-def need(*names: str) -> list:
-    """The named public mathgrad functions, or raise ``LookupError`` naming what's missing."""
-    import mathgrad
-
-    missing = [n for n in names if not hasattr(mathgrad, n)]
-    if missing:
-        raise LookupError(f"not in mathgrad yet: {', '.join(missing)}")
-    return [getattr(mathgrad, n) for n in names]
-
-
-def find_loop(module: str, stem: str, kind: str):
-    """The loop (oracle) version of ``<stem>_<kind>``, wherever the module put it."""
-    import mathgrad
-
-    candidates = [
-        f"{stem}_{kind}_loop",
-        f"{stem}_{kind}_loops",
-        f"{stem}_{kind}_naive",
-        f"{stem}_{kind}_reference",
-        f"{stem}_loop_{kind}",
-        f"{stem}_naive_{kind}",
-    ]
-    try:
-        mod = mathgrad_module(module)
-    except ImportError:
-        mod = None
-    for where in (mathgrad, mod):
-        if where is None:
-            continue
-        for name in candidates:
-            if callable(getattr(where, name, None)):
-                return getattr(where, name), name
-    if mod is not None:  # any other name that says "loop" and the kind
-        for name in sorted(dir(mod)):
-            low = name.lower()
-            if (
-                stem.split("2d")[0] in low
-                and kind in low
-                and ("loop" in low or "naive" in low)
-                and callable(getattr(mod, name))
-            ):
-                return getattr(mod, name), name
-    raise LookupError(f"no loop version of {stem}_{kind} in mathgrad.{module}")
-
-
 # --------------------------------------------------------------------------- cases
 
 
@@ -300,7 +248,7 @@ def torch_grads(out, inputs, grad, reset=()):
 
 
 def prep_conv(dtype, rng, torch, N, C, H, W, F, K, stride, pad) -> Prepared:
-    conv2d_forward, conv2d_backward = need("conv2d_forward", "conv2d_backward")
+    conv2d_forward, conv2d_backward = mgd.conv2d_forward, mgd.conv2d_backward
     x = rng.standard_normal((N, C, H, W)).astype(dtype)
     w = (rng.standard_normal((F, C, K, K)) / math.sqrt(C * K * K)).astype(dtype)
     b = rng.standard_normal(F).astype(dtype)
@@ -332,7 +280,7 @@ def prep_conv(dtype, rng, torch, N, C, H, W, F, K, stride, pad) -> Prepared:
 
 
 def prep_pool(dtype, rng, torch, shape, K, stride) -> Prepared:
-    fwd, bwd = need("maxpool2d_forward", "maxpool2d_backward")
+    fwd, bwd = mgd.maxpool2d_forward, mgd.maxpool2d_backward
     x = rng.standard_normal(shape).astype(dtype)
     N, C, H, W = shape
     dy = rng.standard_normal((N, C, (H - K) // stride + 1, (W - K) // stride + 1)).astype(dtype)
@@ -357,7 +305,7 @@ def prep_pool(dtype, rng, torch, shape, K, stride) -> Prepared:
 
 
 def prep_rnn(dtype, rng, torch, N, T, D, H) -> Prepared:
-    rnn_forward, rnn_backward = need("rnn_forward", "rnn_backward")
+    rnn_forward, rnn_backward = mgd.rnn_forward, mgd.rnn_backward
     x = rng.standard_normal((N, T, D)).astype(dtype)
     h0 = rng.standard_normal((N, H)).astype(dtype) * 0.5
     wx = (rng.standard_normal((H, D)) / math.sqrt(D)).astype(dtype)
@@ -418,7 +366,7 @@ def prep_rnn(dtype, rng, torch, N, T, D, H) -> Prepared:
 
 
 def prep_ce(dtype, rng, torch, N, K) -> Prepared:
-    fwd, bwd = need("cross_entropy_forward", "cross_entropy_backward")
+    fwd, bwd = mgd.cross_entropy_forward, mgd.cross_entropy_backward
     z = (rng.standard_normal((N, K)) * 3).astype(dtype)
     y = rng.integers(0, K, N)
 
@@ -442,23 +390,10 @@ def prep_ce(dtype, rng, torch, N, K) -> Prepared:
 
 
 def prep_mlp(dtype, rng, torch, sizes, N) -> Prepared:
-    (MLP,) = need("MLP")
-    note = ""
-    if callable(getattr(MLP, "init", None)):
-        try:
-            net0 = MLP.init(sizes, "sigmoid", 0, dtype=dtype)
-        except TypeError:  # an init without a dtype option
-            net0 = MLP.init(sizes, "sigmoid", 0)
-        weights = [np.asarray(w).astype(dtype) for w in net0.weights]
-        biases = [np.asarray(bb).astype(dtype) for bb in net0.biases]
-        note = "weights from MLP.init"
-    else:
-        weights = [
-            (rng.standard_normal((o, i)) / math.sqrt(i)).astype(dtype)
-            for i, o in zip(sizes[:-1], sizes[1:], strict=True)
-        ]
-        biases = [(rng.standard_normal(o) * 0.1).astype(dtype) for o in sizes[1:]]
-        note = "no MLP.init: weights drawn here"
+    MLP = mgd.MLP
+    net0 = MLP.init(sizes, "sigmoid", 0, dtype=dtype)
+    weights, biases = net0.weights, net0.biases
+    note = "weights from MLP.init"
     net = MLP(weights, biases, activation="sigmoid")
     x = rng.standard_normal((N, sizes[0])).astype(dtype)
     g = rng.standard_normal((N, sizes[-1])).astype(dtype)
@@ -652,9 +587,6 @@ def run_case(case: Case, dtype, torch, reps, min_total, seed, gemm_ref) -> Resul
 
     try:
         prep = case.prep(dtype, rng, torch)
-    except LookupError as exc:
-        res.note = f"skipped: {exc}"
-        return res
     except Exception as exc:  # noqa: BLE001 - report, keep going
         res.note = f"setup failed: {type(exc).__name__}: {exc}"
         return res
@@ -714,55 +646,52 @@ def loop_benchmarks(dtype, reps, min_total) -> list[list[str]]:
             rows.append([label, DASH, DASH, DASH, DASH, f"failed: {type(exc).__name__}: {exc}"])
 
     # conv2d N=2, C=3, 8x8, F=4, 3x3, stride 1, pad 1
-    try:
-        cf, cb = need("conv2d_forward", "conv2d_backward")
-        lf, nf = find_loop("conv", "conv2d", "forward")
-        lb, nb = find_loop("conv", "conv2d", "backward")
-        x = rng.standard_normal((2, 3, 8, 8)).astype(dtype)
-        w = rng.standard_normal((4, 3, 3, 3)).astype(dtype)
-        b = rng.standard_normal(4).astype(dtype)
-        dy = rng.standard_normal((2, 4, 8, 8)).astype(dtype)
+    x = rng.standard_normal((2, 3, 8, 8)).astype(dtype)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(dtype)
+    b = rng.standard_normal(4).astype(dtype)
+    dy = rng.standard_normal((2, 4, 8, 8)).astype(dtype)
 
-        def pair(f, bk):
-            return lambda: flat(bk(dy, f(x, w, b, stride=1, padding=1)[1]))
+    def conv(f, bk):
+        return lambda: flat(bk(dy, f(x, w, b, stride=1, padding=1)[1]))
 
-        row("conv2d N2 C3 8x8 F4 3x3 p1", pair(cf, cb), pair(lf, lb), f"{nf}+{nb}")
-    except LookupError as exc:
-        rows.append(["conv2d N2 C3 8x8 F4 3x3 p1", DASH, DASH, DASH, DASH, f"skipped: {exc}"])
+    row(
+        "conv2d N2 C3 8x8 F4 3x3 p1",
+        conv(mgd.conv2d_forward, mgd.conv2d_backward),
+        conv(mgd.conv2d_forward_loop, mgd.conv2d_backward_loop),
+        "conv2d_forward_loop+conv2d_backward_loop",
+    )
 
     # maxpool 2x2/2 on (2, 3, 8, 8)
-    try:
-        pf, pb = need("maxpool2d_forward", "maxpool2d_backward")
-        lf, nf = find_loop("pooling", "maxpool2d", "forward")
-        lb, nb = find_loop("pooling", "maxpool2d", "backward")
-        x = rng.standard_normal((2, 3, 8, 8)).astype(dtype)
-        dy = rng.standard_normal((2, 3, 4, 4)).astype(dtype)
+    xp = rng.standard_normal((2, 3, 8, 8)).astype(dtype)
+    dyp = rng.standard_normal((2, 3, 4, 4)).astype(dtype)
 
-        def ppair(f, bk):
-            return lambda: flat(bk(dy, f(x, 2, 2)[1]))
+    def pool(f, bk):
+        return lambda: flat(bk(dyp, f(xp, 2, 2)[1]))
 
-        row("maxpool 2x2/2 (2,3,8,8)", ppair(pf, pb), ppair(lf, lb), f"{nf}+{nb}")
-    except LookupError as exc:
-        rows.append(["maxpool 2x2/2 (2,3,8,8)", DASH, DASH, DASH, DASH, f"skipped: {exc}"])
+    row(
+        "maxpool 2x2/2 (2,3,8,8)",
+        pool(mgd.maxpool2d_forward, mgd.maxpool2d_backward),
+        pool(mgd.maxpool2d_forward_loop, mgd.maxpool2d_backward_loop),
+        "maxpool2d_forward_loop+maxpool2d_backward_loop",
+    )
 
     # RNN N=2, T=8, D=4, H=5
-    try:
-        rf, rb = need("rnn_forward", "rnn_backward")
-        lf, nf = find_loop("rnn", "rnn", "forward")
-        lb, nb = find_loop("rnn", "rnn", "backward")
-        x = rng.standard_normal((2, 8, 4)).astype(dtype)
-        h0 = rng.standard_normal((2, 5)).astype(dtype)
-        wx = rng.standard_normal((5, 4)).astype(dtype) * 0.5
-        wh = rng.standard_normal((5, 5)).astype(dtype) * 0.5
-        b = rng.standard_normal(5).astype(dtype)
-        dh = rng.standard_normal((2, 8, 5)).astype(dtype)
+    xr = rng.standard_normal((2, 8, 4)).astype(dtype)
+    h0 = rng.standard_normal((2, 5)).astype(dtype)
+    wx = rng.standard_normal((5, 4)).astype(dtype) * 0.5
+    wh = rng.standard_normal((5, 5)).astype(dtype) * 0.5
+    br = rng.standard_normal(5).astype(dtype)
+    dh = rng.standard_normal((2, 8, 5)).astype(dtype)
 
-        def rpair(f, bk):
-            return lambda: flat(bk(dh, f(x, h0, wx, wh, b)[1]))
+    def rnn(f, bk):
+        return lambda: flat(bk(dh, f(xr, h0, wx, wh, br)[1]))
 
-        row("RNN N2 T8 D4 H5", rpair(rf, rb), rpair(lf, lb), f"{nf}+{nb}")
-    except LookupError as exc:
-        rows.append(["RNN N2 T8 D4 H5", DASH, DASH, DASH, DASH, f"skipped: {exc}"])
+    row(
+        "RNN N2 T8 D4 H5",
+        rnn(mgd.rnn_forward, mgd.rnn_backward),
+        rnn(mgd.rnn_forward_loop, mgd.rnn_backward_loop),
+        "rnn_forward_loop+rnn_backward_loop",
+    )
     return rows
 
 
@@ -779,13 +708,7 @@ def main(argv=None) -> int:
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
 
     torch, torch_desc = load_torch(not args.no_torch)
-    try:
-        import mathgrad
-
-        mg_desc = f"{getattr(mathgrad, '__version__', '?')} ({len(mathgrad.__all__)} names)"
-    except Exception as exc:  # noqa: BLE001
-        print(f"cannot import mathgrad: {type(exc).__name__}: {exc}")
-        return 1
+    mg_desc = f"{mgd.__version__} ({len(mgd.__all__)} names)"
 
     print("mathgrad benchmark: forward+backward median time, one thread")
     print("=" * 64)
