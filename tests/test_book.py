@@ -13,23 +13,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from book_pages import CHAPTERS, EXECUTED
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
-
-CHAPTERS = [
-    "index",
-    "notation",
-    "gradcheck",
-    "softmax",
-    "sigmoid",
-    "mlp",
-    "conv",
-    "rnn",
-    "pooling",
-    "api",
-]
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
 
 if not (SITE / "index.html").is_file():
     if os.environ.get("MATHGRAD_REQUIRE_BOOK") == "1":
