@@ -27,7 +27,6 @@ __all__ = [
     "check_int_pair",
     "check_option",
     "check_shape",
-    "common_float_dtype",
     "fmt_shape",
 ]
 
@@ -149,11 +148,6 @@ def as_label_array(y, name: str, func: str, *, n_classes: int, shape: tuple[int,
                 f"{n_classes} classes"
             )
     return arr.astype(np.intp)
-
-
-def common_float_dtype(*arrays: np.ndarray) -> np.dtype:
-    """The floating dtype of a result computed from several float arrays."""
-    return np.result_type(*arrays)
 
 
 def check_shape(arr: np.ndarray, shape: tuple[int, ...], name: str, func: str, hint: str = ""):
