@@ -29,7 +29,14 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinxcontrib.bibtex",
 ]
+
+# The bibliography: docs/references.bib (path relative to this folder), cited in the
+# chapters with {cite:p}`key` / {cite:t}`key` and listed on docs/references.md.
+bibtex_bibfiles = ["docs/references.bib"]
+bibtex_default_style = "plain"
+bibtex_reference_style = "author_year"
 
 exclude_patterns = ["_static", "_build", "**.ipynb_checkpoints", "README.md"]
 source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb"}

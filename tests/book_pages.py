@@ -12,6 +12,7 @@ CHAPTERS = [
     "rnn",
     "pooling",
     "api",
+    "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
 EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
