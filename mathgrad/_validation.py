@@ -26,6 +26,8 @@ __all__ = [
     "check_int",
     "check_int_pair",
     "check_option",
+    "check_real",
+    "check_seed",
     "check_shape",
     "fmt_shape",
 ]
@@ -211,6 +213,64 @@ def check_int_pair(value, name: str, func: str, *, minimum: int = 1) -> tuple[in
             )
         out.append(item)
     return out[0], out[1]
+
+
+def check_real(
+    value,
+    name: str,
+    func: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """Return a real scalar as a Python float, checking that it lies in a range.
+
+    ``low``/``high`` bound the range (``None``: unbounded); ``low_open``/``high_open`` make
+    that end exclusive. Bools, strings, arrays and complex numbers raise ``TypeError``;
+    NaN, infinity and values outside the range raise ``ValueError``.
+
+    Examples of messages::
+
+        dropout_forward: p must be a number in [0, 1], got 1.5
+        batchnorm_forward: eps must be a number > 0, got 0.0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{func}: {name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    if low is not None and high is not None:
+        want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    elif low is not None:
+        want = f"{'>' if low_open else '>='} {low:g}"
+    elif high is not None:
+        want = f"{'<' if high_open else '<='} {high:g}"
+    else:
+        want = "finite"
+    bad = not np.isfinite(value)
+    if low is not None:
+        bad = bad or value < low or (low_open and value == low)
+    if high is not None:
+        bad = bad or value > high or (high_open and value == high)
+    if bad:
+        raise ValueError(f"{func}: {name} must be a number {want}, got {value!r}")
+    return value
+
+
+def check_seed(seed, name: str, func: str) -> int | None:
+    """Return ``seed`` unchanged when it is ``None`` or a non-negative int.
+
+    A float (even ``3.0``), a bool or a string raises ``TypeError``; a negative int raises
+    ``ValueError``.
+    """
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{func}: {name} must be None or an int, got {_describe(seed)}")
+    seed = operator.index(seed)
+    if seed < 0:
+        raise ValueError(f"{func}: {name} must be None or an int >= 0, got {seed}")
+    return seed
 
 
 def check_option(value, name: str, func: str, choices) -> str:

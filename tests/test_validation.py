@@ -11,6 +11,8 @@ from mathgrad._validation import (
     check_int,
     check_int_pair,
     check_option,
+    check_real,
+    check_seed,
 )
 
 
@@ -112,3 +114,39 @@ def test_option_cache_and_dout():
         r"\(2, 3\), got \(3, 2\)",
     ):
         check_dout(np.ones((3, 2)), (2, 3), "f")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "value", "match"),
+    [
+        ({"low": 0, "high": 1}, 1.5, r"f: p must be a number in \[0, 1\], got 1.5"),
+        ({"low": 0, "low_open": True}, 0.0, r"f: p must be a number > 0, got 0.0"),
+        ({"low": 0, "high": 1, "high_open": True}, 1, r"in \[0, 1\), got 1.0"),
+        ({}, float("nan"), r"must be a number finite, got nan"),
+    ],
+)
+def test_check_real_rejects_values_outside_the_range(kwargs, value, match):
+    with pytest.raises(ValueError, match=match):
+        check_real(value, "p", "f", **kwargs)
+
+
+@pytest.mark.parametrize("value", [True, "0.5", np.array([0.5]), 1j, None])
+def test_check_real_rejects_non_numbers(value):
+    with pytest.raises(TypeError, match="f: p must be a real number"):
+        check_real(value, "p", "f", low=0, high=1)
+
+
+def test_check_real_accepts_ends_and_numpy_scalars():
+    assert check_real(np.float32(0.25), "p", "f", low=0, high=1) == 0.25
+    assert check_real(0, "p", "f", low=0, high=1) == 0.0
+    assert check_real(1, "p", "f", low=0, high=1) == 1.0
+
+
+def test_check_seed():
+    assert check_seed(None, "seed", "f") is None
+    assert check_seed(np.int64(3), "seed", "f") == 3
+    for bad in (3.0, True, "3"):
+        with pytest.raises(TypeError, match="f: seed must be None or an int"):
+            check_seed(bad, "seed", "f")
+    with pytest.raises(ValueError, match="f: seed must be None or an int >= 0, got -1"):
+        check_seed(-1, "seed", "f")
