@@ -1,11 +1,11 @@
 """The logistic sigmoid, binary cross-entropy on logits, and the sigmoid-softmax link.
 
-``sigmoid`` is computed as ``1 / (1 + exp(-z))``, which is relatively exact for every
-finite ``z``: far into the negative tail ``exp(-z)`` is huge and its reciprocal keeps full
-precision (where ``1 - σ(-z)`` would cancel), and where ``exp(-z)`` overflows to infinity
-the result is 0, as ``σ(z)`` is then below the smallest normal float. A sigmoid is a
-two-class softmax: ``σ(z) = softmax((z, 0))[0]``, and any pair ``v`` maps back to the
-logit ``v[0] - v[1]``.
+``sigmoid`` exponentiates only ``-|z|``: with ``e = exp(-|z|)`` in ``(0, 1]`` it returns
+``1 / (1 + e)`` for ``z >= 0`` and ``e / (1 + e)`` for ``z < 0``. Nothing overflows, nothing
+cancels, and the negative tail keeps its subnormal values: ``σ(-720) ≈ 2.0e-313`` (where
+``1 / (1 + exp(720))`` would give ``1 / inf = 0``); only below about ``-745`` in float64
+(``-104`` in float32) does the result underflow to 0. A sigmoid is a two-class softmax:
+``σ(z) = softmax((z, 0))[0]``, and any pair ``v`` maps back to the logit ``v[0] - v[1]``.
 """
 
 from __future__ import annotations
@@ -28,16 +28,22 @@ __all__ = [
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    s = np.negative(z, out=np.empty_like(z))  # a new array (also for 0-d z); z is left alone
-    # z < -709 (float64): exp(-z) = inf and s = 1 / inf = 0, the underflowed σ(z)
-    with np.errstate(over="ignore"):
-        np.exp(s, out=s)
-    s += 1
-    return np.reciprocal(s, out=s)
+    e = np.abs(z, out=np.empty_like(z))  # a new array (also for 0-d z); z is left alone
+    np.negative(e, out=e)
+    with np.errstate(under="ignore"):  # |z| > 745 (float64): e = 0, σ(z) is 0 or 1
+        np.exp(e, out=e)  # e = exp(-|z|) in [0, 1]
+    denominator = e + 1
+    np.copyto(e, 1, where=z >= 0)  # numerator: 1 for z >= 0, exp(z) for z < 0
+    e /= denominator
+    return e
 
 
 def sigmoid(z):
     """Logistic sigmoid ``σ(z) = 1 / (1 + exp(-z))``, stable for any finite ``z``.
+
+    Computed as ``1 / (1 + exp(-|z|))`` for ``z >= 0`` and ``exp(z) / (1 + exp(z))`` for
+    ``z < 0``, so tiny probabilities keep their full relative precision, subnormal ones
+    included.
 
     Parameters
     ----------
@@ -47,7 +53,8 @@ def sigmoid(z):
     Returns
     -------
     s : ndarray of the shape and floating dtype of ``z``
-        Entries in ``[0, 1]``, relatively exact for every finite ``z``.
+        Entries in ``[0, 1]``, relatively exact for every finite ``z`` down to the
+        subnormal range (``sigmoid(-720.0)`` is about ``2.0e-313``, not 0).
     """
     return _sigmoid(as_float_array(z, "z", "sigmoid"))
 

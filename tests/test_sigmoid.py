@@ -92,8 +92,29 @@ def test_sigmoid_is_relatively_exact_in_both_tails():
     np.testing.assert_array_equal(sigmoid(np.array([1e4, -1e4], np.float32)), [1, 0])
 
 
+def test_sigmoid_keeps_subnormal_values_in_the_negative_tail():
+    # exp(720) overflows, so 1 / (1 + exp(-z)) would give 1 / inf = 0 here; the true value
+    # 2.0e-313 is a subnormal float64, and sigmoid returns it (as exp(z) / (1 + exp(z))).
+    s = sigmoid(-720.0)
+    assert s == math.exp(-720.0)
+    assert 2.03e-313 < s < 2.04e-313
+    z = np.array([-709.0, -710.0, -730.0, -744.0, -745.0])
+    np.testing.assert_array_equal(sigmoid(z), [math.exp(v) for v in z.tolist()])
+    assert (sigmoid(z) > 0).all()
+    # below the smallest subnormal (4.9e-324) the value underflows to 0; float32 likewise
+    assert sigmoid(-746.0) == 0.0
+    assert sigmoid(np.float32(-95.0)) == np.float32(math.exp(-95.0)) > 0
+
+
+def test_sigmoid_warns_about_nothing_even_when_numpy_raises():
+    with np.errstate(all="raise"):
+        s = sigmoid(np.array([-1e4, -745.5, -720.0, 0.0, 720.0, 1e4]))
+    np.testing.assert_array_equal(s[[0, 1, 3, 4, 5]], [0.0, 0.0, 0.5, 1.0, 1.0])
+    assert s[2] > 0
+
+
 @HYPOTHESIS
-@given(z=arrays(np.float64, shapes, elements=st.floats(-700, 700)))
+@given(z=arrays(np.float64, shapes, elements=st.floats(-745, 745)))
 def test_sigmoid_matches_reference_and_symmetry(z):
     s = sigmoid(z)
     assert s.shape == z.shape
