@@ -15,4 +15,4 @@ CHAPTERS = [
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
+EXECUTED = ["index", "gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]

@@ -9,7 +9,10 @@ MATHGRAD_REQUIRE_BROWSER=1 (as `make test-browser` sets it), which makes that a 
 Every page must load with no console error, no failed request and no request to another
 host, MathJax must finish with no raw TeX or error node left, every image must load; every
 chapter must be in the sidebar, search must find its pages, the download button must offer
-each chapter's source. Full-page screenshots of every chapter at desktop and phone width
+each chapter's source. axe-core (bundled by the `axe-playwright-python` package, injected
+into the page, so it runs offline) checks every chapter for accessibility: a serious or
+critical violation fails, as does an image whose alt text is empty or a file name; the
+moderate and minor ones are reported as warnings. Full-page screenshots of every chapter at desktop and phone width
 land in `screenshots/` next to the site (`_build/screenshots/` for the default site).
 """
 
@@ -20,6 +23,7 @@ import http.server
 import os
 import re
 import threading
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -395,6 +399,47 @@ def _check_download(name, visit):
     assert _normalize(title) in _normalize(source), f"{path} lacks the title {title!r}"
     if page.locator("div.cell").count():  # executed code: must open as a notebook
         assert "jupytext:" in source and "kernelspec:" in source, f"{path}: no jupytext header"
+
+
+# -- Accessibility ------------------------------------------------------------------------
+
+# An alt text that is a file name or a hash (Sphinx's `_images/59b758d5....png`) tells a
+# screen reader nothing.
+_FILE_NAME_ALT = re.compile(r"\.(png|jpe?g|gif|svg|webp)\b|[0-9a-f]{16,}|^_images/", re.I)
+_ALTS_JS = "() => [...document.images].map(i => [i.getAttribute('src'), i.getAttribute('alt')])"
+
+
+@pytest.fixture(scope="session")
+def axe():
+    try:
+        from axe_playwright_python.sync_playwright import Axe
+    except ImportError:
+        _unavailable("axe-playwright-python is not installed (make .venv/.installed-browser)")
+    return Axe()
+
+
+def _bad_alts(page) -> list[str]:
+    problems = []
+    for src, alt in page.evaluate(_ALTS_JS):
+        if not (alt or "").strip():
+            problems.append(f"image with no alt text: {src}")
+        elif _FILE_NAME_ALT.search(alt):
+            problems.append(f"image whose alt text is a file name: {src} (alt={alt!r})")
+    return problems
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_page_is_accessible(name, visit, axe):
+    page = visit.open(f"{name}.html")
+    violations = axe.run(page).response["violations"]
+    problems, minor = _bad_alts(page), []
+    for v in violations:
+        where = "; ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+        line = f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} at {where}"
+        (problems if v["impact"] in ("serious", "critical") else minor).append(line)
+    if minor:
+        warnings.warn(f"{name}.html accessibility: " + " | ".join(minor), stacklevel=1)
+    assert not problems, f"{name}.html:\n" + "\n".join(problems)
 
 
 _MATH_FONTS_JS = """async () => {
