@@ -12,8 +12,9 @@ chapter must be in the sidebar, search must find its pages, the download button 
 each chapter's source. axe-core (bundled by the `axe-playwright-python` package, injected
 into the page, so it runs offline) checks every chapter for accessibility: a serious or
 critical violation fails, as does an image whose alt text is empty or a file name; the
-moderate and minor ones are reported as warnings. Full-page screenshots of every chapter at desktop and phone width
-land in `screenshots/` next to the site (`_build/screenshots/` for the default site).
+moderate and minor ones are reported as warnings. Full-page screenshots of every chapter
+at desktop and phone width land in `screenshots/` next to the site (`_build/screenshots/`
+for the default site).
 """
 
 from __future__ import annotations
