@@ -153,6 +153,11 @@ html_theme_options = {
 mathjax_path = "mathjax/tex-chtml-full.js"
 mathjax3_config = {"tex": {"tags": "none"}, "chtml": {"matchFontHeight": False}}
 
+# -- Figures numbered per chapter ---------------------------------------------------------
+# _ext/mathgrad_fignumbers.py restarts figure numbers at 1 on every page, as equations do.
+_sys.path.insert(0, str(_ROOT / "_ext"))
+extensions += ["mathgrad_fignumbers"]
+
 
 def _citations_as_list_items(app, pagename, templatename, context, doctree):
     """Mark the bibliography's entries as items of the list that holds them.
