@@ -1,13 +1,13 @@
 """Scaled dot-product attention: forward, backward, and the loop oracles.
 
-Over the last two axes, ``S = q @ kᵀ / sqrt(d)``, ``A = softmax(S)`` along the keys and
-``out = A @ v``; any number of leading (batch, head) axes, equal in ``q``, ``k`` and ``v``.
+Over the last two axes, ``S = q @ kᵀ / sqrt(d)``, ``P = softmax(S)`` along the keys and
+``out = P @ v``; any number of leading (batch, head) axes, equal in ``q``, ``k`` and ``v``.
 With ``causal=True`` query ``i`` sees keys ``j <= i`` only: the scores above the diagonal
 are set to ``-inf`` before the softmax, so their weights are exactly 0 and so is their
 gradient. PyTorch's ``scaled_dot_product_attention(q, k, v, is_causal=causal)``.
 
 The backward reuses the softmax's vector-Jacobian product row by row,
-``dS = A ⊙ (dA - Σ_j dA ⊙ A)``, between the backward rules of the two products. The
+``dS = P ⊙ (dP - Σ_j dP ⊙ P)``, between the backward rules of the two products. The
 vectorised pair uses batched matrix products over all leading axes at once; the loop pair
 handles one query at a time.
 """
@@ -37,7 +37,7 @@ class AttentionCache(NamedTuple):
     q: np.ndarray  # (..., Tq, d)
     k: np.ndarray  # (..., Tk, d)
     v: np.ndarray  # (..., Tk, dv)
-    a: np.ndarray  # (..., Tq, Tk), the attention weights
+    p: np.ndarray  # (..., Tq, Tk), the attention weights (softmax of the scores)
     scale: float  # 1 / sqrt(d)
     causal: bool
 
@@ -145,23 +145,24 @@ def attention_forward(q, k, v, causal=False):
     """
     q, k, v, causal = _check_args(q, k, v, causal, "attention_forward")
     dtype = np.result_type(q, k, v)
-    a, scale = _weights(q, k, causal, dtype)
-    out = a @ v.astype(dtype, copy=False)
-    return out, AttentionCache(q, k, v, a, scale, causal)
+    p, scale = _weights(q, k, causal, dtype)
+    out = p @ v.astype(dtype, copy=False)
+    return out, AttentionCache(q, k, v, p, scale, causal)
 
 
 def _check_backward_args(dout, cache, func):
     check_cache(cache, AttentionCache, func)
-    return check_dout(dout, cache.a.shape[:-1] + cache.v.shape[-1:], func)
+    return check_dout(dout, cache.p.shape[:-1] + cache.v.shape[-1:], func)
 
 
 def _score_grad(dout, cache, dtype):
-    a = cache.a
-    da = dout.astype(dtype, copy=False) @ cache.v.astype(dtype, copy=False).swapaxes(-1, -2)
-    # the softmax's vector-Jacobian product, row by row: A ⊙ (dA - <dA, A>)
-    da -= np.sum(da * a, axis=-1, keepdims=True)
-    da *= a
-    return da  # (..., Tq, Tk)
+    p = cache.p
+    dp = dout.astype(dtype, copy=False) @ cache.v.astype(dtype, copy=False).swapaxes(-1, -2)
+    # the softmax's vector-Jacobian product, row by row: dS = P ⊙ (dP - <dP, P>)
+    ds = dp
+    ds -= np.sum(dp * p, axis=-1, keepdims=True)
+    ds *= p
+    return ds  # (..., Tq, Tk)
 
 
 def attention_score_grad(dout, cache):
@@ -180,7 +181,7 @@ def attention_score_grad(dout, cache):
         ``∂L/∂S``; exactly 0 where the causal mask hides a key.
     """
     dout = _check_backward_args(dout, cache, "attention_score_grad")
-    return _score_grad(dout, cache, np.result_type(cache.a, dout))
+    return _score_grad(dout, cache, np.result_type(cache.p, dout))
 
 
 def attention_backward(dout, cache):
@@ -201,8 +202,8 @@ def attention_backward(dout, cache):
         Each in the dtype of its input.
     """
     dout = _check_backward_args(dout, cache, "attention_backward")
-    dtype = np.result_type(cache.a, dout)
-    dv = cache.a.swapaxes(-1, -2) @ dout.astype(dtype, copy=False)
+    dtype = np.result_type(cache.p, dout)
+    dv = cache.p.swapaxes(-1, -2) @ dout.astype(dtype, copy=False)
     ds = _score_grad(dout, cache, dtype)
     ds *= cache.scale  # now the gradient of the unscaled products q @ kᵀ
     dq = ds @ cache.k.astype(dtype, copy=False)
@@ -224,7 +225,7 @@ def attention_forward_loop(q, k, v, causal=False):
     tq, d = q.shape[-2:]
     tk = k.shape[-2]
     scale = 1.0 / math.sqrt(d)
-    a = np.zeros(q.shape[:-1] + (tk,), dtype=dtype)
+    p = np.zeros(q.shape[:-1] + (tk,), dtype=dtype)
     out = np.empty(q.shape[:-1] + v.shape[-1:], dtype=dtype)
     for lead in np.ndindex(q.shape[:-2]):
         for i in range(tq):
@@ -232,30 +233,30 @@ def attention_forward_loop(q, k, v, causal=False):
             scores = np.array([q[lead][i] @ k[lead][j] * scale for j in range(seen)])
             w = np.exp(scores - scores.max())
             w /= w.sum()
-            a[lead][i, :seen] = w
+            p[lead][i, :seen] = w
             out[lead][i] = sum(w[j] * v[lead][j] for j in range(seen))
-    return out, AttentionCache(q, k, v, a, scale, causal)
+    return out, AttentionCache(q, k, v, p, scale, causal)
 
 
 def attention_backward_loop(dout, cache):
     """Attention's gradients one query at a time (a test oracle).
 
-    For each query ``i``: ``dA_ij = <dout_i, v_j>``, then the softmax's rule
-    ``dS_ij = A_ij (dA_ij - Σ_l A_il dA_il)``, then ``dq_i = Σ_j dS_ij k_j / sqrt(d)``,
-    ``dk_j += dS_ij q_i / sqrt(d)`` and ``dv_j += A_ij dout_i``, over the keys query
+    For each query ``i``: ``dP_ij = <dout_i, v_j>``, then the softmax's rule
+    ``dS_ij = P_ij (dP_ij - Σ_l P_il dP_il)``, then ``dq_i = Σ_j dS_ij k_j / sqrt(d)``,
+    ``dk_j += dS_ij q_i / sqrt(d)`` and ``dv_j += P_ij dout_i``, over the keys query
     ``i`` sees. Same parameters and returns as :func:`attention_backward`.
     """
     dout = _check_backward_args(dout, cache, "attention_backward_loop")
-    q, k, v, a = cache.q, cache.k, cache.v, cache.a
+    q, k, v, p = cache.q, cache.k, cache.v, cache.p
     tq = q.shape[-2]
     tk = k.shape[-2]
     dq, dk, dv = np.zeros(q.shape), np.zeros(k.shape), np.zeros(v.shape)
     for lead in np.ndindex(q.shape[:-2]):
         for i in range(tq):
             seen = i + 1 if cache.causal else tk
-            w = a[lead][i, :seen]
-            da = np.array([dout[lead][i] @ v[lead][j] for j in range(seen)])
-            ds = w * (da - np.sum(w * da))
+            w = p[lead][i, :seen]
+            dp = np.array([dout[lead][i] @ v[lead][j] for j in range(seen)])
+            ds = w * (dp - np.sum(w * dp))
             for j in range(seen):
                 dq[lead][i] += ds[j] * k[lead][j] * cache.scale
                 dk[lead][j] += ds[j] * q[lead][i] * cache.scale

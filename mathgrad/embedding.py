@@ -106,11 +106,24 @@ def embedding_backward(dout, cache):
     rows = dout.reshape(-1, width).astype(dtype, copy=False)  # (P, E), P positions
     dweight = np.zeros((n_rows, width), dtype=dtype)
     if flat_ids.size:
-        # sort the positions by id, sum each run of equal ids, write one sum per id
+        # Rank each position among those with the same id (0 for an id's first position,
+        # 1 for its second, ...). Within one rank the ids are distinct, so a fancy-indexed
+        # write or += is safe; rank 0 writes, later ranks add, in the order of positions.
         order = np.argsort(flat_ids, kind="stable")
         sorted_ids = flat_ids[order]
-        starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-        dweight[sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0)
+        first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
+        starts = np.flatnonzero(first)
+        rank = np.arange(flat_ids.size) - starts[np.cumsum(first) - 1]
+        by_rank = np.argsort(rank, kind="stable")
+        positions, targets = order[by_rank], sorted_ids[by_rank]
+        end = 0
+        for r, count in enumerate(np.bincount(rank)):
+            sl = slice(end, end + count)
+            end += count
+            if r == 0:
+                dweight[targets[sl]] = rows[positions[sl]]
+            else:
+                dweight[targets[sl]] += rows[positions[sl]]
     return dweight.astype(cache.weight_dtype, copy=False)
 
 

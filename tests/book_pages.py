@@ -11,8 +11,22 @@ CHAPTERS = [
     "conv",
     "rnn",
     "pooling",
+    "lstm",
+    "attention",
+    "embedding",
     "api",
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
+EXECUTED = [
+    "gradcheck",
+    "softmax",
+    "sigmoid",
+    "mlp",
+    "conv",
+    "rnn",
+    "pooling",
+    "lstm",
+    "attention",
+    "embedding",
+]

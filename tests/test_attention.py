@@ -46,7 +46,7 @@ def test_forward_and_backward_match_the_loops(rng, causal):
         out, cache = attention_forward(q, k, v, causal=causal)
         out_loop, cache_loop = attention_forward_loop(q, k, v, causal=causal)
         np.testing.assert_allclose(out, out_loop, rtol=1e-13, atol=1e-14)
-        np.testing.assert_allclose(cache.a, cache_loop.a, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(cache.p, cache_loop.p, rtol=1e-13, atol=1e-15)
         dout = rng.standard_normal(out.shape)
         for name, g, g_loop in zip(
             ("dq", "dk", "dv"),
@@ -63,16 +63,16 @@ def test_formula_and_weights(rng):
     a = softmax(q @ k.swapaxes(-1, -2) / 2.0)  # sqrt(d) = 2
     np.testing.assert_allclose(out, a @ v, rtol=1e-13)
     np.testing.assert_allclose(attention_weights(q, k), a, rtol=1e-13)
-    np.testing.assert_array_equal(attention_weights(q, k), cache.a)
+    np.testing.assert_array_equal(attention_weights(q, k), cache.p)
 
 
 def test_causal_mask_gives_exact_zeros(rng):
     q, k, v = make(rng, (2, 2), 5, 5, 3, 4)
     out, cache = attention_forward(q, k, v, causal=True)
     above = np.triu(np.ones((5, 5), dtype=bool), 1)
-    assert (cache.a[..., above] == 0).all()
-    assert (cache.a[..., ~above] > 0).all()
-    np.testing.assert_allclose(cache.a.sum(axis=-1), 1.0, rtol=1e-14)
+    assert (cache.p[..., above] == 0).all()
+    assert (cache.p[..., ~above] > 0).all()
+    np.testing.assert_allclose(cache.p.sum(axis=-1), 1.0, rtol=1e-14)
     ds = attention_score_grad(rng.standard_normal(out.shape), cache)
     assert (ds[..., above] == 0).all()
     # query 0 sees one key, whose weight is 1 whatever its score: its gradient is 0 too
@@ -106,7 +106,7 @@ def test_score_grad_feeds_dq_and_dk(rng):
     dq, dk, dv = attention_backward(dout, cache)
     np.testing.assert_allclose(dq, ds @ k / np.sqrt(5), rtol=1e-12)
     np.testing.assert_allclose(dk, ds.swapaxes(-1, -2) @ q / np.sqrt(5), rtol=1e-12)
-    np.testing.assert_allclose(dv, cache.a.swapaxes(-1, -2) @ dout, rtol=1e-12)
+    np.testing.assert_allclose(dv, cache.p.swapaxes(-1, -2) @ dout, rtol=1e-12)
 
 
 def test_large_scores_are_stable(rng):
@@ -114,7 +114,7 @@ def test_large_scores_are_stable(rng):
     out, cache = attention_forward(q * 1e3, k * 1e3, v, causal=True)
     grads = attention_backward(np.ones_like(out), cache)
     assert np.isfinite(out).all() and all(np.isfinite(g).all() for g in grads)
-    np.testing.assert_allclose(cache.a.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(cache.p.sum(axis=-1), 1.0)
 
 
 def test_float32_close_to_float64(rng):

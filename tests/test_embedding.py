@@ -39,6 +39,21 @@ def test_backward_is_the_transposed_one_hot_product(rng):
     assert (dweight[[0, 2, 3, 5, 6]] == 0).all()
 
 
+@pytest.mark.parametrize("pattern", ["all equal", "few distinct", "all distinct"])
+def test_repeated_ids_add_in_position_order(rng, pattern):
+    ids = {
+        "all equal": np.full((4, 9), 3),
+        "few distinct": rng.integers(0, 3, size=(5, 7)),
+        "all distinct": rng.permutation(40).reshape(5, 8),
+    }[pattern]
+    out, cache = embedding_forward(ids, rng.standard_normal((40, 6)))
+    dout = rng.standard_normal(out.shape)
+    # the same additions in the same order as the loop: equal to the last bit
+    np.testing.assert_array_equal(
+        embedding_backward(dout, cache), embedding_backward_loop(dout, cache)
+    )
+
+
 def test_gradcheck(rng):
     ids = np.array([[0, 2, 2, 3], [3, 3, 0, 2]])
     report = gradcheck(
