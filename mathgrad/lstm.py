@@ -265,7 +265,7 @@ def lstm_state_grad_norms(dh, cache):
         ``c_t``: through ``h_t`` and from ``c_{t+1}``.
     h_norms : ndarray of shape (T,)
         ``‖∂L/∂h_t‖``: ``dh[:, t]`` plus everything that flows back into ``h_t`` from
-        later steps (as :func:`mathgrad.rnn_hidden_grad_norms` for the RNN).
+        later steps (as :func:`mathgrad.rnn.rnn_hidden_grad_norms` for the RNN).
     """
     dh = _check_backward_args(dh, cache, "lstm_state_grad_norms")
     _, _, _, c_norms, h_norms = _sweep(dh, cache, record_norms=True)
