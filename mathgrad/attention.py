@@ -92,14 +92,14 @@ def _check_args(q, k, v, causal, func):
 def _weights(q, k, causal, dtype):
     """Softmax over the keys of the scaled scores, masked when causal: (..., Tq, Tk)."""
     scale = 1.0 / math.sqrt(q.shape[-1])
-    s = q.astype(dtype, copy=False) @ k.astype(dtype, copy=False).swapaxes(-1, -2)
-    s *= scale
+    # scaling q (Tq·d numbers) is cheaper than scaling the scores (Tq·Tk)
+    s = np.multiply(q, scale, dtype=dtype) @ k.astype(dtype, copy=False).swapaxes(-1, -2)
     if causal:
         tq = q.shape[-2]
-        s[..., np.triu(np.ones((tq, tq), dtype=bool), 1)] = -np.inf  # keys j > i
+        s += np.triu(np.full((tq, tq), -np.inf, dtype=dtype), 1)  # keys j > i: -inf
     s -= s.max(axis=-1, keepdims=True)
     np.exp(s, out=s)
-    s /= s.sum(axis=-1, keepdims=True)
+    s *= 1.0 / s.sum(axis=-1, keepdims=True)
     return s, scale
 
 
@@ -160,7 +160,7 @@ def _score_grad(dout, cache, dtype):
     dp = dout.astype(dtype, copy=False) @ cache.v.astype(dtype, copy=False).swapaxes(-1, -2)
     # the softmax's vector-Jacobian product, row by row: dS = P ⊙ (dP - <dP, P>)
     ds = dp
-    ds -= np.sum(dp * p, axis=-1, keepdims=True)
+    ds -= np.einsum("...ij,...ij->...i", dp, p)[..., None]
     ds *= p
     return ds  # (..., Tq, Tk)
 
@@ -205,9 +205,11 @@ def attention_backward(dout, cache):
     dtype = np.result_type(cache.p, dout)
     dv = cache.p.swapaxes(-1, -2) @ dout.astype(dtype, copy=False)
     ds = _score_grad(dout, cache, dtype)
-    ds *= cache.scale  # now the gradient of the unscaled products q @ kᵀ
+    # S = (q·scale) @ kᵀ: the scale multiplies the (..., T, d) products, not ds
     dq = ds @ cache.k.astype(dtype, copy=False)
+    dq *= cache.scale
     dk = ds.swapaxes(-1, -2) @ cache.q.astype(dtype, copy=False)
+    dk *= cache.scale
     return (
         dq.astype(cache.q.dtype, copy=False),
         dk.astype(cache.k.dtype, copy=False),

@@ -106,12 +106,15 @@ def embedding_backward(dout, cache):
     rows = dout.reshape(-1, width).astype(dtype, copy=False)  # (P, E), P positions
     dweight = np.zeros((n_rows, width), dtype=dtype)
     if flat_ids.size:
-        # Rank each position among those with the same id (0 for an id's first position,
-        # 1 for its second, ...). Within one rank the ids are distinct, so a fancy-indexed
-        # write or += is safe; rank 0 writes, later ranks add, in the order of positions.
         order = np.argsort(flat_ids, kind="stable")
         sorted_ids = flat_ids[order]
         first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
+        if first.all():  # every id looked up once: a plain scatter
+            dweight[flat_ids] = rows
+            return dweight.astype(cache.weight_dtype, copy=False)
+        # Rank each position among those with the same id (0 for an id's first position,
+        # 1 for its second, ...). Within one rank the ids are distinct, so a fancy-indexed
+        # write or += is safe; rank 0 writes, later ranks add, in the order of positions.
         starts = np.flatnonzero(first)
         rank = np.arange(flat_ids.size) - starts[np.cumsum(first) - 1]
         by_rank = np.argsort(rank, kind="stable")

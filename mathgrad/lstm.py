@@ -51,15 +51,6 @@ class LSTMCache(NamedTuple):
     b_dtype: np.dtype
 
 
-def _sigmoid(z):
-    """The logistic sigmoid, stable for any finite ``z`` (``σ(z) = (1 + tanh(z/2)) / 2``)."""
-    s = np.multiply(z, 0.5)
-    np.tanh(s, out=s)
-    s += 1.0
-    s *= 0.5
-    return s
-
-
 def _check_lstm_args(x, h0, c0, wx, wh, b, func):
     x = as_float_array(x, "x", func, ndim=3)
     h0 = as_float_array(h0, "h0", func, ndim=2)
@@ -131,29 +122,38 @@ def lstm_forward(x, h0, c0, wx, wh, b):
     dtype = np.result_type(x, h0, c0, wx, wh, b)
     n, steps, d = x.shape
     hid = h0.shape[1]
-    whT = wh.T.astype(dtype, copy=False)
+    # σ(z) = (1 + tanh(z/2)) / 2: with the rows of the i, f, o blocks halved, one tanh
+    # over all 4H pre-activations serves the three gates and the candidate
+    half = np.full(4 * hid, 0.5, dtype=dtype)
+    half[2 * hid : 3 * hid] = 1.0  # the g block keeps its scale
+    whT = (wh * half[:, None]).T.astype(dtype, copy=False)  # (H, 4H)
     # input and bias terms of every step in one product; the buffer then becomes the
     # gate values, step by step
-    gates = x.reshape(n * steps, d).astype(dtype, copy=False) @ wx.T.astype(dtype, copy=False)
+    gates = x.reshape(n * steps, d).astype(dtype, copy=False) @ (wx * half[:, None]).T.astype(
+        dtype, copy=False
+    )
     gates = gates.reshape(n, steps, 4 * hid)  # (N, T, 4H)
-    gates += b.astype(dtype, copy=False)
+    gates += b * half
     c = np.empty((n, steps, hid), dtype=dtype)
     tc = np.empty((n, steps, hid), dtype=dtype)
     h = np.empty((n, steps, hid), dtype=dtype)
     rec = np.empty((n, 4 * hid), dtype=dtype)
+    ig = np.empty((n, hid), dtype=dtype)
     h_prev = h0.astype(dtype, copy=False)
     c_prev = c0.astype(dtype, copy=False)
     for t in range(steps):
         a = gates[:, t]  # (N, 4H), a view: the gates of step t are written in place
         np.matmul(h_prev, whT, out=rec)
         a += rec
-        a[:, : 2 * hid] = _sigmoid(a[:, : 2 * hid])  # i, f
-        np.tanh(a[:, 2 * hid : 3 * hid], out=a[:, 2 * hid : 3 * hid])  # g
-        a[:, 3 * hid :] = _sigmoid(a[:, 3 * hid :])  # o
+        np.tanh(a, out=a)
+        for block in (a[:, : 2 * hid], a[:, 3 * hid :]):  # i, f and o: (1 + tanh) / 2
+            block += 1.0
+            block *= 0.5
         i, f, g, o = a[:, :hid], a[:, hid : 2 * hid], a[:, 2 * hid : 3 * hid], a[:, 3 * hid :]
         ct = c[:, t]
         np.multiply(f, c_prev, out=ct)
-        ct += i * g
+        np.multiply(i, g, out=ig)
+        ct += ig
         np.tanh(ct, out=tc[:, t])
         np.multiply(o, tc[:, t], out=h[:, t])
         h_prev, c_prev = h[:, t], ct
@@ -171,29 +171,34 @@ def _sweep(dh, cache, record_norms=False):
     dtype = np.result_type(h, dh)
     wh = cache.wh.astype(dtype, copy=False)
     c0 = cache.c0.astype(dtype, copy=False)
+    i, f, g, o = (gates[:, :, k * hid : (k + 1) * hid] for k in range(4))  # each (N, T, H)
+    c_prev = np.concatenate([c0[:, None], c[:, :-1]], axis=1)  # (N, T, H): c_{t-1}
+    # Every factor that depends on the forward pass alone, for all steps at once:
+    # da[:, t] first holds the factors by which the total gradients of step t are
+    # multiplied (∂L/∂c_t for the i, f, g blocks, ∂L/∂h_t for o), then ∂L/∂a_t.
     da = np.empty((n, steps, 4 * hid), dtype=dtype)
+    da[:, :, :hid] = g * i * (1.0 - i)
+    da[:, :, hid : 2 * hid] = c_prev * f * (1.0 - f)
+    da[:, :, 2 * hid : 3 * hid] = i * (1.0 - g * g)
+    da[:, :, 3 * hid :] = tc * o * (1.0 - o)
+    h_to_c = o * (1.0 - tc * tc)  # (N, T, H): ∂c-gradient per unit of ∂h-gradient
     dh_carry = np.zeros((n, hid), dtype=dtype)  # flows from step t+1 into h_t
     dc_carry = np.zeros((n, hid), dtype=dtype)  # flows from step t+1 into c_t
     c_norms = np.empty(steps) if record_norms else None
     h_norms = np.empty(steps) if record_norms else None
     for t in range(steps - 1, -1, -1):
-        i, f, g, o = (gates[:, t, k * hid : (k + 1) * hid] for k in range(4))
         dht = dh[:, t] + dh_carry
         # total gradient on c_t: through h_t = o ⊙ tanh(c_t), plus the carry from c_{t+1}
-        dct = dht * o
-        dct *= 1.0 - tc[:, t] ** 2
+        dct = dht * h_to_c[:, t]
         dct += dc_carry
         if record_norms:
             h_norms[t] = np.sqrt(np.sum(dht * dht))
             c_norms[t] = np.sqrt(np.sum(dct * dct))
-        c_prev = c0 if t == 0 else c[:, t - 1]
-        dat = da[:, t]
-        np.multiply(dct * g, i * (1.0 - i), out=dat[:, :hid])  # i
-        np.multiply(dct * c_prev, f * (1.0 - f), out=dat[:, hid : 2 * hid])  # f
-        np.multiply(dct * i, 1.0 - g * g, out=dat[:, 2 * hid : 3 * hid])  # g
-        np.multiply(dht * tc[:, t], o * (1.0 - o), out=dat[:, 3 * hid :])  # o
-        dc_carry = dct * f
-        dh_carry = dat @ wh
+        ifg = da[:, t, : 3 * hid].reshape(n, 3, hid)  # a view of the i, f, g blocks
+        ifg *= dct[:, None, :]
+        da[:, t, 3 * hid :] *= dht
+        dc_carry = dct * f[:, t]
+        dh_carry = da[:, t] @ wh
     return da, dh_carry, dc_carry, c_norms, h_norms
 
 
