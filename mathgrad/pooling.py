@@ -11,6 +11,10 @@ every window at once, with the offset of the current maximum. The backward write
 through the same views where windows do not overlap, and otherwise scatter-adds it at
 the flat positions of the maxima (``np.bincount``), so overlaps add up. The
 loop pair below mirrors the definition and serves as a test oracle.
+
+Average pooling (after the max-pooling functions) takes each window's mean instead; its
+backward spreads ``dy / (KH·KW)`` evenly over the window, adding up where windows overlap,
+through the same strided views.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from ._validation import (
 )
 
 __all__ = [
+    "avgpool2d_backward",
+    "avgpool2d_backward_loop",
+    "avgpool2d_forward",
+    "avgpool2d_forward_loop",
     "maxpool2d_backward",
     "maxpool2d_backward_loop",
     "maxpool2d_forward",
@@ -222,3 +230,137 @@ def maxpool2d_backward_loop(dy, cache):
                                 best_pq = (p, q)
                     dx[n, c, i * sh + best_pq[0], j * sw + best_pq[1]] += dy[n, c, i, j]
     return dx.astype(x.dtype)
+
+
+class AvgPool2dCache(NamedTuple):
+    """What :func:`avgpool2d_backward` needs from :func:`avgpool2d_forward`."""
+
+    out_shape: tuple[int, int, int, int]
+    x_shape: tuple[int, int, int, int]
+    x_dtype: np.dtype
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+
+
+class AvgPool2dLoopCache(NamedTuple):
+    """What :func:`avgpool2d_backward_loop` needs from :func:`avgpool2d_forward_loop`."""
+
+    x_shape: tuple[int, int, int, int]
+    x_dtype: np.dtype
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+
+
+def avgpool2d_forward(x, kernel_size, stride=None):
+    """Average pooling over 2-D windows, without padding.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+        Input; integer input becomes float64.
+    kernel_size : int or pair of int
+        Window size ``(KH, KW)``; an int means a square window.
+    stride : int or pair of int, optional
+        Step ``(sh, sw)`` between windows; defaults to the kernel size.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, OH, OW)
+        The mean of each window, ``OH = (H - KH) // sh + 1``, ``OW = (W - KW) // sw + 1``;
+        dtype of ``x``. PyTorch's ``avg_pool2d`` without padding.
+    cache : AvgPool2dCache
+        Shapes, dtype, kernel and stride: the backward needs nothing from ``x``.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(x, kernel_size, stride, "avgpool2d_forward")
+    out = np.zeros((*x.shape[:2], oh, ow), dtype=x.dtype)
+    for p in range(kh):
+        for q in range(kw):  # add the (p, q) entry of every window at once
+            out += x[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
+    out *= x.dtype.type(1.0 / (kh * kw))
+    return out, AvgPool2dCache(out.shape, x.shape, x.dtype, (kh, kw), (sh, sw))
+
+
+def avgpool2d_backward(dy, cache):
+    """Gradient of average pooling with respect to its input.
+
+    Parameters
+    ----------
+    dy : array_like of shape (N, C, OH, OW)
+        Upstream gradient, the shape of the forward output.
+    cache : AvgPool2dCache
+        The second value returned by :func:`avgpool2d_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+        Each ``dy`` entry divided by ``KH·KW`` and added to every position of its window;
+        dtype of ``x``.
+    """
+    func = "avgpool2d_backward"
+    check_cache(cache, AvgPool2dCache, func)
+    dy = check_dout(dy, cache.out_shape, func, name="dy")
+    (kh, kw), (sh, sw) = cache.kernel, cache.stride
+    oh, ow = cache.out_shape[2:]
+    share = (dy * (1.0 / (kh * kw))).astype(cache.x_dtype, copy=False)  # (N, C, OH, OW)
+    if sh == kh and sw == kw:
+        # Windows tile the input: write the share through each offset's view, zero the rest.
+        dx = np.empty(cache.x_shape, dtype=cache.x_dtype)
+        dx[:, :, sh * oh :, :] = 0
+        dx[:, :, :, sw * ow :] = 0
+        for p in range(kh):
+            for q in range(kw):
+                dx[:, :, p : p + sh * oh : sh, q : q + sw * ow : sw] = share
+        return dx
+    # Gaps or overlaps: add the share through each offset's view, so overlaps add up.
+    dx = np.zeros(cache.x_shape, dtype=cache.x_dtype)
+    for p in range(kh):
+        for q in range(kw):
+            dx[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += share
+    return dx
+
+
+def avgpool2d_forward_loop(x, kernel_size, stride=None):
+    """Average pooling with plain loops, mirroring the definition (a test oracle).
+
+    Same parameters and output as :func:`avgpool2d_forward`; the cache holds the input's
+    shape and dtype, the kernel and the stride.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(
+        x, kernel_size, stride, "avgpool2d_forward_loop"
+    )
+    n_batch, n_chan = x.shape[:2]
+    out = np.empty((n_batch, n_chan, oh, ow), dtype=x.dtype)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(oh):
+                for j in range(ow):
+                    total = 0.0
+                    for p in range(kh):
+                        for q in range(kw):
+                            total += x[n, c, i * sh + p, j * sw + q]
+                    out[n, c, i, j] = total / (kh * kw)
+    return out, AvgPool2dLoopCache(x.shape, x.dtype, (kh, kw), (sh, sw))
+
+
+def avgpool2d_backward_loop(dy, cache):
+    """Gradient of average pooling with plain loops (a test oracle).
+
+    Adds ``dy[n, c, i, j] / (KH·KW)`` at every position of window ``(i, j)``. Same
+    parameters and output as :func:`avgpool2d_backward`, with the cache of
+    :func:`avgpool2d_forward_loop`.
+    """
+    func = "avgpool2d_backward_loop"
+    check_cache(cache, AvgPool2dLoopCache, func)
+    (kh, kw), (sh, sw) = cache.kernel, cache.stride
+    n_batch, n_chan, height, width = cache.x_shape
+    oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
+    dy = check_dout(dy, (n_batch, n_chan, oh, ow), func, name="dy")
+    dx = np.zeros(cache.x_shape, dtype=np.float64)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(oh):
+                for j in range(ow):
+                    for p in range(kh):
+                        for q in range(kw):
+                            dx[n, c, i * sh + p, j * sw + q] += dy[n, c, i, j] / (kh * kw)
+    return dx.astype(cache.x_dtype)
