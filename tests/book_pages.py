@@ -11,8 +11,10 @@ CHAPTERS = [
     "conv",
     "rnn",
     "pooling",
+    "normalization",
+    "dropout",
     "api",
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
+EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling", "normalization", "dropout"]
