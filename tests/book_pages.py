@@ -17,4 +17,14 @@ CHAPTERS = [
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling", "normalization", "dropout"]
+EXECUTED = [
+    "gradcheck",
+    "softmax",
+    "sigmoid",
+    "mlp",
+    "conv",
+    "rnn",
+    "pooling",
+    "normalization",
+    "dropout",
+]
