@@ -11,8 +11,9 @@ and both have the same compact backward (the book's chapter derives it)::
 
     dx = (gamma / sqrt(v + eps)) · (dy − mean(dy) − x̂ · mean(dy · x̂))
 
-with the means taken over the same values. The vectorised pair works on a view of ``x``
-as ``(N, C, L)`` (``L = H·W``, or 1 for 2-D input), so one code path serves both ranks.
+with the means taken over the same values. The vectorised batch-norm pair works on ``x``
+as ``(N, D)`` or on a view of it as ``(N, C, L)`` with ``L = H·W``, with the per-feature
+arrays shaped to broadcast against either, so one code path serves both ranks.
 The loop pair below writes batch norm's backward out feature by feature from the chain
 rule through ``μ`` and ``v``, without the compact form; it is a test oracle.
 """
@@ -47,7 +48,7 @@ __all__ = [
 class BatchNormCache(NamedTuple):
     """What :func:`batchnorm_backward` needs from :func:`batchnorm_forward`."""
 
-    xhat: np.ndarray  # (N, C, L): the normalised input, L = H·W (1 for 2-D input)
+    xhat: np.ndarray  # (N, C, L) with L = H·W, or (N, D): the normalised input
     inv_std: np.ndarray  # (C,): 1 / sqrt(v + eps)
     gamma: np.ndarray  # (C,)
     x_shape: tuple[int, ...]
@@ -97,20 +98,30 @@ def _batch_input(x, func):
 
 
 def _as_ncl(a):
-    """View ``(N, D)`` as ``(N, D, 1)`` and ``(N, C, H, W)`` as ``(N, C, H·W)``."""
-    return a.reshape(a.shape[0], a.shape[1], -1)
+    """View ``(N, C, H, W)`` as ``(N, C, H·W)``; a 2-D ``(N, D)`` stays as it is."""
+    return a if a.ndim == 2 else a.reshape(a.shape[0], a.shape[1], -1)
+
+
+def _per_channel(p, a):
+    """Shape a ``(C,)`` array to broadcast against ``a``, ``(N, C)`` or ``(N, C, L)``."""
+    return p if a.ndim == 2 else p[:, None]
 
 
 def _channel_sum(a):
-    """Sum of ``a (N, C, L)`` over ``N`` and ``L``: shape ``(C,)``."""
-    if a.shape[2] == 1:
-        return a[:, :, 0].sum(axis=0)
-    return a.sum(axis=2).sum(axis=0)
+    """Sum of ``a``, ``(N, C)`` or ``(N, C, L)``, over every axis but ``C``: shape ``(C,)``."""
+    if a.ndim == 2:
+        return a.sum(axis=0)
+    n, c, length = a.shape
+    return (a.reshape(n * c, length) @ np.ones(length, a.dtype)).reshape(n, c).sum(axis=0)
 
 
 def _channel_dot(a, b):
-    """Sum of ``a · b`` over ``N`` and ``L`` for two ``(N, C, L)`` arrays: shape ``(C,)``."""
-    return np.einsum("ncl,ncl->c", a, b)
+    """Sum of ``a · b`` over every axis but ``C``, for two arrays as in :func:`_channel_sum`."""
+    if a.ndim == 2:
+        return np.einsum("nc,nc->c", a, b)
+    n, c, length = a.shape
+    rows = np.einsum("ij,ij->i", a.reshape(n * c, length), b.reshape(n * c, length))
+    return rows.reshape(n, c).sum(axis=0)
 
 
 def batchnorm_forward(x, gamma, beta, eps=1e-5):
@@ -141,14 +152,14 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     what = "feature" if x.ndim == 2 else "channel"
     gamma, beta, eps = _check_affine(x, gamma, beta, eps, func, what)
     dtype = np.result_type(x, gamma, beta)
-    x3 = _as_ncl(x.astype(dtype, copy=False))  # (N, C, L)
+    x3 = _as_ncl(x)  # (N, C, L), or (N, D) for 2-D input
     mu = _channel_sum(x3) / m  # (C,)
-    xhat = x3 - mu[:, None]  # (N, C, L), centred; normalised in place below
+    xhat = np.subtract(x3, _per_channel(mu, x3), dtype=dtype)  # centred; normalised below
     var = _channel_dot(xhat, xhat) / m  # (C,), biased
     inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
-    xhat *= inv_std[:, None]
-    y = xhat * gamma[:, None].astype(dtype, copy=False)
-    y += beta[:, None]
+    xhat *= _per_channel(inv_std, xhat)
+    y = xhat * _per_channel(gamma.astype(dtype, copy=False), xhat)
+    y += _per_channel(beta, xhat)
     return y.reshape(x.shape), BatchNormCache(xhat, inv_std, gamma.astype(dtype), x.shape)
 
 
@@ -174,17 +185,15 @@ def batchnorm_backward(dy, cache):
     dy = check_dout(dy, cache.x_shape, func, name="dy")
     xhat = cache.xhat
     dtype = xhat.dtype
-    dy3 = _as_ncl(dy.astype(dtype, copy=False))  # (N, C, L)
-    m = xhat.shape[0] * xhat.shape[2]
+    dy3 = _as_ncl(dy.astype(dtype, copy=False))  # (N, C, L), or (N, D) for 2-D input
+    m = dy3.size // dy3.shape[1]
     dbeta = _channel_sum(dy3)  # Σ dy
     dgamma = _channel_dot(dy3, xhat)  # Σ dy · x̂
-    # dx = a · dy + b · x̂ + c per channel, the compact form with the means folded in
-    a = cache.gamma * cache.inv_std
-    b = -a * dgamma / m
-    c = -a * dbeta / m
-    dx = dy3 * a[:, None]
-    dx += xhat * b[:, None]
-    dx += c[:, None]
+    # dx = gamma / sqrt(v + eps) · (dy − Σ dy / m − x̂ · Σ dy·x̂ / m), in place in one buffer
+    dx = xhat * _per_channel(-dgamma / m, xhat)
+    dx += dy3
+    dx -= _per_channel(dbeta / m, dx)
+    dx *= _per_channel(cache.gamma * cache.inv_std, dx)
     return dx.reshape(cache.x_shape), dgamma, dbeta
 
 
@@ -284,8 +293,8 @@ def batchnorm_inference(x, gamma, beta, running_mean, running_var, eps=1e-5):
     scale = (gamma / np.sqrt(var + eps)).astype(dtype)
     shift = (beta - mean * scale).astype(dtype)
     x3 = _as_ncl(x)
-    y = x3 * scale[:, None]
-    y += shift[:, None]
+    y = np.multiply(x3, _per_channel(scale, x3), dtype=dtype)
+    y += _per_channel(shift, x3)
     return y.reshape(x.shape)
 
 
@@ -328,7 +337,7 @@ def batchnorm_running_stats(running_mean, running_var, x, momentum=0.1):
     dtype = np.result_type(x, mean, var)
     x3 = _as_ncl(x)
     mu = _channel_sum(x3) / m
-    xc = x3 - mu[:, None]
+    xc = x3 - _per_channel(mu, x3)
     unbiased = _channel_dot(xc, xc) / (m - 1)
     new_mean = (1 - momentum) * mean + momentum * mu
     new_var = (1 - momentum) * var + momentum * unbiased
@@ -362,9 +371,9 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     gamma, beta, eps = _check_affine(x, gamma, beta, eps, func, "entry of the last axis")
     dtype = np.result_type(x, gamma, beta)
     d = x.shape[-1]
-    x2 = x.astype(dtype, copy=False).reshape(-1, d)  # (M, D)
-    mu = x2.mean(axis=1)  # (M,)
-    xhat = x2 - mu[:, None]  # centred; normalised in place below
+    x2 = x.reshape(-1, d)  # (M, D)
+    mu = x2 @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (M,)
+    xhat = np.subtract(x2, mu[:, None], dtype=dtype)  # centred; normalised in place below
     var = np.einsum("ij,ij->i", xhat, xhat) / d
     inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
     xhat *= inv_std[:, None]
@@ -394,12 +403,12 @@ def layernorm_backward(dy, cache):
     xhat = cache.xhat
     d = xhat.shape[1]
     dy2 = dy.astype(xhat.dtype, copy=False).reshape(-1, d)  # (M, D)
-    dbeta = dy2.sum(axis=0)
+    dbeta = np.ones(dy2.shape[0], dy2.dtype) @ dy2
     dgamma = np.einsum("ij,ij->j", dy2, xhat)
     dxhat = dy2 * cache.gamma  # (M, D)
-    mean_dxhat = dxhat.mean(axis=1)  # (M,)
+    mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dxhat.dtype)  # (M,)
     mean_dxhat_xhat = np.einsum("ij,ij->i", dxhat, xhat) / d
-    # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
+    # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row, in dx̂'s buffer
     dx = dxhat
     dx -= mean_dxhat[:, None]
     dx -= xhat * mean_dxhat_xhat[:, None]
