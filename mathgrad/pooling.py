@@ -12,9 +12,10 @@ through the same views where windows do not overlap, and otherwise scatter-adds 
 the flat positions of the maxima (``np.bincount``), so overlaps add up. The
 loop pair below mirrors the definition and serves as a test oracle.
 
-Average pooling (after the max-pooling functions) takes each window's mean instead; its
-backward spreads ``dy / (KH·KW)`` evenly over the window, adding up where windows overlap,
-through the same strided views.
+Average pooling (after the max-pooling functions) takes each window's mean instead, as
+a sum over the column offsets followed by a sum over the row offsets (the window sum is
+separable); its backward spreads ``dy / (KH·KW)`` evenly over the window the same way,
+adding up where windows overlap.
 """
 
 from __future__ import annotations
@@ -251,6 +252,20 @@ class AvgPool2dLoopCache(NamedTuple):
     stride: tuple[int, int]
 
 
+def _strided_sum(a, k, s, n, axis):
+    """A new array: ``Σ_t a[..., t : t + s·(n−1) + 1 : s]`` over ``t < k`` along ``axis``."""
+    index = [slice(None)] * a.ndim
+
+    def view(t):
+        index[axis] = slice(t, t + s * (n - 1) + 1, s)
+        return a[tuple(index)]
+
+    total = view(0) + view(1) if k > 1 else view(0).copy()
+    for t in range(2, k):
+        total += view(t)
+    return total
+
+
 def avgpool2d_forward(x, kernel_size, stride=None):
     """Average pooling over 2-D windows, without padding.
 
@@ -272,11 +287,9 @@ def avgpool2d_forward(x, kernel_size, stride=None):
         Shapes, dtype, kernel and stride: the backward needs nothing from ``x``.
     """
     x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(x, kernel_size, stride, "avgpool2d_forward")
-    out = np.zeros((*x.shape[:2], oh, ow), dtype=x.dtype)
-    for p in range(kh):
-        for q in range(kw):  # add the (p, q) entry of every window at once
-            out += x[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw]
-    out *= x.dtype.type(1.0 / (kh * kw))
+    # The window sum is separable: add the KW column offsets, then the KH row offsets.
+    cols = _strided_sum(x, kw, sw, ow, axis=3)  # (N, C, H, OW)
+    out = _strided_sum(cols, kh, sh, oh, axis=2) * x.dtype.type(1.0 / (kh * kw))  # (N, C, OH, OW)
     return out, AvgPool2dCache(out.shape, x.shape, x.dtype, (kh, kw), (sh, sw))
 
 
@@ -302,20 +315,24 @@ def avgpool2d_backward(dy, cache):
     (kh, kw), (sh, sw) = cache.kernel, cache.stride
     oh, ow = cache.out_shape[2:]
     share = (dy * (1.0 / (kh * kw))).astype(cache.x_dtype, copy=False)  # (N, C, OH, OW)
+    n, c, height, width = cache.x_shape
     if sh == kh and sw == kw:
-        # Windows tile the input: write the share through each offset's view, zero the rest.
-        dx = np.empty(cache.x_shape, dtype=cache.x_dtype)
-        dx[:, :, sh * oh :, :] = 0
-        dx[:, :, :, sw * ow :] = 0
-        for p in range(kh):
-            for q in range(kw):
-                dx[:, :, p : p + sh * oh : sh, q : q + sw * ow : sw] = share
+        # Windows tile the input: repeat each share over its KH rows and KW columns;
+        # rows and columns past the last window get 0.
+        tiled = np.repeat(np.repeat(share, kh, axis=2), kw, axis=3)  # (N, C, OH·KH, OW·KW)
+        if tiled.shape == cache.x_shape:
+            return tiled
+        dx = np.zeros(cache.x_shape, dtype=cache.x_dtype)
+        dx[:, :, : oh * kh, : ow * kw] = tiled
         return dx
-    # Gaps or overlaps: add the share through each offset's view, so overlaps add up.
-    dx = np.zeros(cache.x_shape, dtype=cache.x_dtype)
+    # Gaps or overlaps: spread over the KH row offsets, then the KW column offsets, adding
+    # through one strided view per offset, so overlapping windows add up.
+    rows = np.zeros((n, c, height, ow), dtype=cache.x_dtype)
     for p in range(kh):
-        for q in range(kw):
-            dx[:, :, p : p + sh * (oh - 1) + 1 : sh, q : q + sw * (ow - 1) + 1 : sw] += share
+        rows[:, :, p : p + sh * (oh - 1) + 1 : sh, :] += share
+    dx = np.zeros(cache.x_shape, dtype=cache.x_dtype)
+    for q in range(kw):
+        dx[:, :, :, q : q + sw * (ow - 1) + 1 : sw] += rows
     return dx
 
 
