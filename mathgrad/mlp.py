@@ -186,6 +186,7 @@ class MLP:
         Parameters
         ----------
         x : array_like of shape (N, n_0)
+            ``N = 0`` gives empty logits (and zero gradients in :meth:`backward`).
 
         Returns
         -------
