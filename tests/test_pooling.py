@@ -238,6 +238,7 @@ def test_cache_holds_no_input(rng):
         (np.zeros((1, 1, 4, 4), complex), 2, None, TypeError, r"x must be real"),
         ("abc", 2, None, TypeError, r"x must be an array of real numbers"),
         (np.zeros((1, 1, 4, 4)), 0, None, ValueError, r"kernel_size must be >= 1"),
+        (np.zeros((1, 1, 4, 4)), (2, 0), None, ValueError, r"kernel_size must be >= 1 in each"),
         (np.zeros((1, 1, 4, 4)), 2.0, None, TypeError, r"kernel_size must be an int or a pair"),
         (np.zeros((1, 1, 4, 4)), True, None, TypeError, r"kernel_size must be an int or a pair"),
         (np.zeros((1, 1, 4, 4)), (2, 2, 2), None, ValueError, r"kernel_size .* got 3 values"),
@@ -299,3 +300,12 @@ def test_backward_rejects_other_pairs_cache():
     _, cache_loop = maxpool2d_forward_loop(np.zeros((1, 1, 4, 4)), 2)
     with pytest.raises(TypeError, match=r"maxpool2d_backward: cache must be the second"):
         maxpool2d_backward(np.zeros((1, 1, 2, 2)), cache_loop)
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 4, 4), (2, 0, 4, 4)])
+@pytest.mark.parametrize("stride", [2, 1])  # non-overlapping and overlapping backward paths
+def test_no_samples_or_no_channels_give_empty_results(shape, stride):
+    y, cache = maxpool2d_forward(np.zeros(shape), 2, stride)
+    assert y.shape == (*shape[:2], 4 // stride - (stride == 1), 4 // stride - (stride == 1))
+    dx = maxpool2d_backward(np.zeros(y.shape), cache)
+    assert dx.shape == shape and dx.dtype == np.float64

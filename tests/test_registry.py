@@ -484,3 +484,116 @@ def test_writes_into_the_output_do_not_reach_the_backward(op, write):
     grads = _grads_tuple(op.backward(dout, cache))
     for g, g_ref in zip(grads, expected, strict=True):
         np.testing.assert_array_equal(g, g_ref)
+
+
+# ------------------------------------------- the functions that are not op pairs, likewise
+
+
+def _mlp_all(x, w0, b0, w1, b1, dlogits):
+    net = mg.MLP([w0, w1], [b0, b1], activation="tanh")
+    logits = net.forward(x)
+    dws, dbs = net.backward(dlogits)
+    return (logits, *dws, *dbs, *net.deltas, *net.activations, *net.zs)
+
+
+def _conv_loop(x, w, b, dy):
+    y, cache = mg.conv2d_forward_loop(x, w, b, stride=1, padding=1)
+    return (y, *mg.conv2d_backward_loop(dy, cache))
+
+
+def _pool_loop(x, dy):
+    y, cache = mg.maxpool2d_forward_loop(x, 2)
+    return y, mg.maxpool2d_backward_loop(dy, cache)
+
+
+def _rnn_extras(x, h0, wx, wh, b, dh):
+    h, cache = mg.rnn_forward_loop(x, h0, wx, wh, b)
+    _, cache_v = mg.rnn_forward(x, h0, wx, wh, b)
+    return (
+        h,
+        *mg.rnn_backward_loop(dh, cache),
+        *mg.rnn_backward(dh, cache_v, truncate=1),
+        *mg.rnn_backward_per_step(dh, cache_v),
+        mg.rnn_hidden_grad_norms(dh, cache_v),
+    )
+
+
+def _tanh_sum(v):
+    return float(np.sum(np.tanh(v) * np.arange(v.size).reshape(v.shape)))
+
+
+def _checks(x, w):
+    full = mg.gradcheck(mg.linear_forward, mg.linear_backward, (x, w, np.zeros(len(w))))
+    fast = mg.directional_gradcheck(mg.tanh_forward, mg.tanh_backward, (x,))
+    return (*full.analytic, *full.numerical, *fast.analytic, *fast.numerical)
+
+
+def _non_ops():
+    r = np.random.default_rng(14)
+    z, w = r.standard_normal((3, 4)), r.standard_normal((2, 4))
+    rnn_args = (
+        r.standard_normal((2, 3, 4)),
+        r.standard_normal((2, 3)),
+        r.standard_normal((3, 4)) * 0.4,
+        r.standard_normal((3, 3)) * 0.4,
+        r.standard_normal(3),
+        r.standard_normal((2, 3, 3)),
+    )
+    return {
+        "softmax": (mg.softmax, (z,)),
+        "softmax axis=0": (lambda v: mg.softmax(v, axis=0), (z,)),
+        "log_softmax": (mg.log_softmax, (z,)),
+        "softmax_jacobian": (mg.softmax_jacobian, (z,)),
+        "sigmoid": (mg.sigmoid, (z,)),
+        "sigmoid_to_softmax_logits": (mg.sigmoid_to_softmax_logits, (z,)),
+        "softmax_to_sigmoid_logit": (mg.softmax_to_sigmoid_logit, (z[:, :2],)),
+        "relative_error": (mg.relative_error, (z, z + 1e-3)),
+        "numerical_gradient": (lambda v: mg.numerical_gradient(_tanh_sum, v), (z,)),
+        "gradcheck, directional_gradcheck": (_checks, (z, w)),
+        "conv2d_as_linear": (
+            lambda v: mg.conv2d_as_linear(v, (2, 4, 4), padding=1),
+            (r.standard_normal((3, 2, 2, 2)),),
+        ),
+        "conv2d loop pair": (
+            _conv_loop,
+            (
+                r.standard_normal((2, 2, 4, 4)),
+                r.standard_normal((3, 2, 3, 3)),
+                r.standard_normal(3),
+                r.standard_normal((2, 3, 4, 4)),
+            ),
+        ),
+        "maxpool2d loop pair": (
+            _pool_loop,
+            (_distinct(r, (2, 2, 4, 4)), r.standard_normal((2, 2, 2, 2))),
+        ),
+        "rnn loops, truncation, per step, norms": (_rnn_extras, rnn_args),
+        "MLP tanh": (
+            _mlp_all,
+            (
+                r.standard_normal((3, 4)),
+                r.standard_normal((5, 4)),
+                r.standard_normal(5),
+                r.standard_normal((2, 5)),
+                r.standard_normal(2),
+                r.standard_normal((3, 2)),
+            ),
+        ),
+    }
+
+
+NON_OPS = _non_ops()
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("how", ["subclass", "matrix"])
+@pytest.mark.parametrize("name", list(NON_OPS))
+def test_other_functions_give_plain_equal_results_for_subclasses(name, how):
+    fn, args = NON_OPS[name]
+    expected = fn(*args)
+    result = fn(*(_convert(a, how) for a in args))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    result = result if isinstance(result, tuple) else (result,)
+    for got, want in zip(result, expected, strict=True):
+        assert type(got) is type(want) and type(got) in (np.ndarray, float), type(got)
+        np.testing.assert_array_equal(got, want)

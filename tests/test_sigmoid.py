@@ -360,3 +360,9 @@ def test_matches_torch(rng):
     np.testing.assert_allclose(
         binary_cross_entropy_backward(0.3, cache), zt.grad.numpy(), rtol=1e-12, atol=1e-17
     )
+
+
+def test_empty_input_gives_empty_results():
+    assert sigmoid(np.zeros((0, 3))).shape == (0, 3)
+    s, cache = sigmoid_forward(np.zeros((0, 3)))
+    assert s.shape == (0, 3) and sigmoid_backward(np.zeros((0, 3)), cache).shape == (0, 3)

@@ -453,3 +453,22 @@ def test_matches_torch(rng):
         np.testing.assert_allclose(
             cross_entropy_backward(1.5, cache), zt.grad.numpy(), rtol=1e-12, atol=1e-16
         )
+
+
+@pytest.mark.parametrize("shape, axis", [((0, 3), -1), ((2, 0, 3), 2), ((3, 0), 0)])
+def test_empty_non_class_axes_give_empty_results(shape, axis):
+    z = np.zeros(shape)
+    assert softmax(z, axis).shape == shape and log_softmax(z, axis).shape == shape
+    p, cache = softmax_forward(z, axis)
+    assert p.shape == shape and softmax_backward(np.zeros(shape), cache).shape == shape
+    if axis == -1:
+        assert softmax_jacobian(z).shape == (*shape, shape[-1])
+
+
+def test_cross_entropy_rejects_zero_classes():
+    with pytest.raises(
+        ValueError,
+        match=r"^cross_entropy_forward: logits must have at least one row and one class, "
+        r"got shape \(2, 0\)",
+    ):
+        cross_entropy_forward(np.zeros((2, 0)), np.array([0, 0]))
