@@ -96,7 +96,8 @@ def softmax(z, axis=-1):
     Parameters
     ----------
     z : array_like of shape (..., K, ...)
-        Logits; int and bool input become float64.
+        Logits; int and bool input become float64. ``K >= 1`` (else ``ValueError``);
+        the other axes may be empty, giving an empty result.
     axis : int, default -1
         The axis of the ``K`` classes.
 
@@ -119,7 +120,8 @@ def log_softmax(z, axis=-1):
     Parameters
     ----------
     z : array_like of shape (..., K, ...)
-        Logits; int and bool input become float64.
+        Logits; int and bool input become float64. ``K >= 1`` (else ``ValueError``);
+        the other axes may be empty, giving an empty result.
     axis : int, default -1
         The axis of the ``K`` classes.
 
@@ -139,7 +141,7 @@ def softmax_jacobian(z):
     Parameters
     ----------
     z : array_like of shape (..., K)
-        Logits.
+        Logits, ``K >= 1``; the leading axes may be empty.
 
     Returns
     -------
@@ -166,7 +168,7 @@ def softmax_forward(z, axis=-1):
     Parameters
     ----------
     z : array_like of shape (..., K, ...)
-        Logits.
+        Logits, ``K >= 1``; the other axes may be empty, giving an empty result.
     axis : int, default -1
         The axis of the ``K`` classes.
 
