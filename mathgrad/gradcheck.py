@@ -59,7 +59,8 @@ def numerical_gradient(f, x, eps=1e-6):
     Parameters
     ----------
     f : callable
-        ``f(x) -> float``; called with a perturbed copy of ``x``.
+        ``f(x) -> float``; called with a perturbed copy of ``x``, a plain ndarray (also
+        when ``x`` is an ``np.matrix`` or another subclass).
     x : array_like
         The point at which to differentiate. Left as it was.
     eps : float, default 1e-6
