@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "as_float_array",
     "as_label_array",
+    "as_plain_array",
     "check_cache",
     "check_dout",
     "check_int",
@@ -79,6 +80,15 @@ def _plain(x, name: str, func: str) -> np.ndarray:
             )
         return np.asarray(x.data)
     return np.asarray(x)  # a view as the base class: np.matrix, any subclass
+
+
+def as_plain_array(x, name: str, func: str) -> np.ndarray:
+    """Return ``x`` as a plain ndarray of any dtype (ids, labels, masks), no other checks.
+
+    An ndarray subclass becomes a plain view of its data, a masked array with a masked
+    entry raises ``TypeError``, anything else goes through ``np.asarray``.
+    """
+    return _plain(x, name, func) if isinstance(x, np.ndarray) else np.asarray(x)
 
 
 def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | None = None):
@@ -163,7 +173,7 @@ def as_label_array(y, name: str, func: str, *, n_classes: int, shape: tuple[int,
     Whole-valued floats (``3.0``) are accepted; fractional values, NaN, and labels
     outside ``[0, n_classes)`` raise ``ValueError``.
     """
-    arr = _plain(y, name, func) if isinstance(y, np.ndarray) else np.asarray(y)
+    arr = as_plain_array(y, name, func)
     if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
         raise TypeError(f"{func}: {name} must hold integer class labels, got dtype {arr.dtype}")
     if arr.shape != tuple(shape):

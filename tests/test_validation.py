@@ -6,6 +6,7 @@ import pytest
 from mathgrad._validation import (
     as_float_array,
     as_label_array,
+    as_plain_array,
     check_cache,
     check_dout,
     check_int,
@@ -208,3 +209,14 @@ def test_loss_value():
     assert type(loss_value(np.float64(0.5), np.float64)) is float
     v = loss_value(0.5, np.dtype(np.float32))
     assert type(v) is np.ndarray and v.shape == () and v.dtype == np.float32 and v == 0.5
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_as_plain_array_keeps_the_dtype():
+    ids = np.array([[3, 1]])
+    for value in (ids.view(_Sub), np.asmatrix(ids), np.ma.masked_array(ids), [[3, 1]]):
+        arr = as_plain_array(value, "ids", "f")
+        assert type(arr) is np.ndarray and arr.dtype == ids.dtype
+        np.testing.assert_array_equal(arr, ids)
+    with pytest.raises(TypeError, match=r"^f: ids is a masked array with 1 masked entry"):
+        as_plain_array(np.ma.masked_array(ids, mask=[[1, 0]]), "ids", "f")
