@@ -59,7 +59,8 @@ def numerical_gradient(f, x, eps=1e-6):
     Parameters
     ----------
     f : callable
-        ``f(x) -> float``; called with a perturbed copy of ``x``.
+        ``f(x) -> float``; called with a perturbed copy of ``x``, a plain ndarray (also
+        when ``x`` is an ``np.matrix`` or another subclass).
     x : array_like
         The point at which to differentiate. Left as it was.
     eps : float, default 1e-6
@@ -194,8 +195,16 @@ class GradcheckReport:
 def _prepare(forward, backward, inputs, func: str, tol):
     _check_callable(forward, "forward", func)
     _check_callable(backward, "backward", func)
-    if isinstance(inputs, np.ndarray) or not isinstance(inputs, (tuple, list)):
-        inputs = (inputs,)
+    if not isinstance(inputs, (tuple, list)):
+        got = (
+            f"an array of shape {fmt_shape(np.shape(inputs))}"
+            if isinstance(inputs, np.ndarray)
+            else type(inputs).__name__
+        )
+        raise TypeError(
+            f"{func}: inputs must be a tuple of the arrays to differentiate, got {got}; "
+            "for a single input x pass (x,)"
+        )
     if len(inputs) == 0:
         raise ValueError(f"{func}: inputs must hold at least one array, got an empty tuple")
     arrays = tuple(as_float_array(x, f"inputs[{i}]", func) for i, x in enumerate(inputs))
@@ -258,7 +267,8 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, tol=1e-7, seed=0, **option
     backward : callable
         ``backward(dout, cache) -> grads``: one array, or a tuple in input order.
     inputs : tuple of array_like
-        The arrays to differentiate (a single array is accepted too). Not modified.
+        The arrays to differentiate, ``(x,)`` for one input (a list works too; a bare
+        array raises ``TypeError``). Not modified.
     eps : float, default 1e-6
         Finite-difference step.
     tol : float, default 1e-7

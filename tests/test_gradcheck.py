@@ -171,3 +171,24 @@ def test_numerical_gradient_rejects_a_step_lost_to_rounding():
     ):
         numerical_gradient(lambda v: float(v.sum()), x, eps=1e-9)
     np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("check", [gradcheck, directional_gradcheck])
+@pytest.mark.parametrize(
+    ("inputs", "got"),
+    [
+        (np.ones((2, 3)), r"an array of shape \(2, 3\)"),
+        (np.float64(2.0), "float64"),
+        (2.0, "float"),
+        (None, "NoneType"),
+    ],
+)
+def test_inputs_that_are_not_a_tuple_raise_type_error(check, inputs, got):
+    # a bare array was taken as one input: a (2, 3) array is not the tuple of its rows
+    name = check.__name__
+    with pytest.raises(
+        TypeError,
+        match=rf"^{name}: inputs must be a tuple of the arrays to differentiate, got {got}; "
+        r"for a single input x pass \(x,\)$",
+    ):
+        check(square_forward, square_backward, inputs)
