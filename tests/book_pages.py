@@ -11,8 +11,27 @@ CHAPTERS = [
     "conv",
     "rnn",
     "pooling",
+    "normalization",
+    "dropout",
+    "lstm",
+    "attention",
+    "embedding",
     "api",
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["index", "gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
+EXECUTED = [
+    "index",
+    "gradcheck",
+    "softmax",
+    "sigmoid",
+    "mlp",
+    "conv",
+    "rnn",
+    "pooling",
+    "normalization",
+    "dropout",
+    "lstm",
+    "attention",
+    "embedding",
+]
