@@ -247,6 +247,12 @@ def test_failing_cell_is_reported_by_page_line_and_exception(tmp_path):
     kernels' TCP warning, no colour codes, no follow-on glue warnings of the failed page (but
     the glue warning of the page that ran still shows).
     """
+    try:
+        import myst_nb  # noqa: F401
+    except ImportError:
+        if os.environ.get("MATHGRAD_REQUIRE_BOOK") == "1":
+            raise
+        pytest.skip("the book's tools are not installed (make html installs them)")
     docs = tmp_path / "docs"
     shutil.copy(ROOT / "conf.py", tmp_path / "conf.py")
     for item in (ROOT / "docs").iterdir():  # everything but the pages: _ext, _static, .bib
