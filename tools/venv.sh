@@ -56,7 +56,11 @@ fi
 # "python3 (/usr/bin/python3)", or just the path when PYTHON is one.
 where=$(command -v "$PYTHON" 2>/dev/null || echo "$PYTHON")
 named=$PYTHON
-[ "$where" = "$PYTHON" ] || named="$PYTHON ($where)"
+desc="$PYTHON (Python $version)"
+if [ "$where" != "$PYTHON" ]; then
+    named="$PYTHON ($where)"
+    desc="$PYTHON (Python $version, $where)"
+fi
 if ! new_enough "$version"; then
     echo "make: mathgrad needs Python 3.11 or newer, but $named is Python $version;" \
         "name a newer one, e.g. make $GOAL PYTHON=python3.12"
@@ -64,12 +68,12 @@ if ! new_enough "$version"; then
 fi
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     short=${version%.*}
-    echo "make: $named (Python $version) has no venv/ensurepip module, needed to make" \
+    echo "make: $desc has no venv/ensurepip module, needed to make" \
         "$VENV; on Debian or Ubuntu: sudo apt install python3-venv (or python$short-venv)"
     exit 1
 fi
 
-echo "make: creating $VENV with $named (Python $version)"
+echo "make: creating $VENV with $desc"
 if ! "$PYTHON" -m venv "$VENV" || ! "$VENV/bin/python" -c 'import pip' >/dev/null 2>&1; then
     rm -rf "$VENV"
     echo "make: '$PYTHON -m venv $VENV' failed (see above); nothing was left behind"
