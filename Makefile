@@ -9,6 +9,8 @@ SPHINXOPTS ?=
 PYTESTOPTS ?=
 # Test workers (pytest-xdist): `auto` is one per core; `make test TESTJOBS=0` runs in-process.
 TESTJOBS ?= auto
+# e.g. make bench BENCHOPTS="--quick --json bench.json" (see benchmarks/README.md)
+BENCHOPTS ?=
 
 .PHONY: help test html serve clean bench lint format test-browser
 
@@ -78,7 +80,7 @@ clean:
 	rm -rf _build/html _build/doctrees _build/screenshots
 
 bench: $(VENV)/.installed-test
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCHOPTS)
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .

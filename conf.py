@@ -61,7 +61,7 @@ math_eqref_format = "({number})"
 nb_execution_mode = "cache"
 nb_execution_timeout = 300
 # With -W --keep-going every notebook runs; a failing cell fails the build and its
-# traceback lands in the log and in _build/html/reports/<page>.err.log.
+# traceback lands in _build/html/reports/<page>.err.log (the terminal gets its summary).
 nb_execution_raise_on_error = False
 nb_execution_show_tb = True
 nb_merge_streams = True
