@@ -63,6 +63,8 @@ test: $(VENV)/.installed-test
 # `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
 html: $(VENV)/.installed-docs
 	rm -rf _build/html/reports  # so the reports describe this build only
+	@echo "make: building the book; a chapter runs its code again when it or mathgrad/ changed"
+	@echo "      (the first build runs all of them: a minute or two)"
 	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -W --keep-going -n -q $(SPHINXOPTS) \
 	  || { rm -rf _build/doctrees; echo "make html: the build failed (logs of failing pages: _build/html/reports/)"; exit 1; }
 	@echo "The book is in _build/html/index.html (make serve to preview it)."
