@@ -67,11 +67,11 @@ nb_execution_show_tb = True
 nb_merge_streams = True
 nb_execution_allow_errors = False
 
-# A quiet build and a readable failure (docs/_ext/build_messages.py): the kernels run with
-# their own IPython profile (no "running over TCP" log lines, no colour codes), and a failing
-# cell is one warning naming docs/<page>.md:<line>, the exception and the report file.
-_sys.path.insert(0, str(_ROOT / "docs" / "_ext"))
-extensions.append("build_messages")
+# A quiet build and a readable failure (_ext/mathgrad_build_messages.py): the kernels run
+# with their own IPython profile (no "running over TCP" log lines, no colour codes), and a
+# failing cell is one warning naming docs/<page>.md:<line>, the exception and the report.
+_sys.path.insert(0, str(_ROOT / "_ext"))
+extensions.append("mathgrad_build_messages")
 
 
 def _cache_key() -> str:

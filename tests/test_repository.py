@@ -255,11 +255,13 @@ def test_failing_cell_is_reported_by_page_line_and_exception(tmp_path):
         pytest.skip("the book's tools are not installed (make html installs them)")
     docs = tmp_path / "docs"
     shutil.copy(ROOT / "conf.py", tmp_path / "conf.py")
-    for item in (ROOT / "docs").iterdir():  # everything but the pages: _ext, _static, .bib
+    ignore = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(ROOT / "_ext", tmp_path / "_ext", ignore=ignore)  # conf.py's extensions
+    for item in (ROOT / "docs").iterdir():  # everything but the pages: _static, .bib
         if item.suffix in (".md", ".ipynb"):
             continue
         if item.is_dir():
-            shutil.copytree(item, docs / item.name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(item, docs / item.name, ignore=ignore)
         else:
             docs.mkdir(exist_ok=True)
             shutil.copy(item, docs / item.name)

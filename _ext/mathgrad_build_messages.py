@@ -33,7 +33,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _CELL_RULE = "------------------"
 FAILED = "code cell failed:"
 _KERNEL_CONFIG = """\
-# Written by docs/_ext/build_messages.py for the kernels of the book's build.
+# Written by _ext/mathgrad_build_messages.py for the kernels of the book's build.
 c.IPKernelApp.log_level = "ERROR"
 c.InteractiveShell.colors = "nocolor"
 c.HistoryManager.enabled = False
