@@ -150,3 +150,11 @@ html_theme_options = {
 # MathJax 3 vendored in docs/_static/mathjax, so math typesets with no network.
 mathjax_path = "mathjax/tex-chtml-full.js"
 mathjax3_config = {"tex": {"tags": "none"}, "chtml": {"matchFontHeight": False}}
+
+# -- Build infrastructure (issue 12: parallel execution, PDF, notebooks, reading aids) ----
+# Local extensions live in _ext/ (next to this file).
+_sys.path.insert(0, str(_ROOT / "_ext"))
+
+# Cold builds execute the notebooks in a pool of processes (one per core) before Sphinx
+# reads them, into the same execution cache; see _ext/mathgrad_parallel.py.
+extensions += ["mathgrad_parallel"]
