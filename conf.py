@@ -158,3 +158,40 @@ _sys.path.insert(0, str(_ROOT / "_ext"))
 # Cold builds execute the notebooks in a pool of processes (one per core) before Sphinx
 # reads them, into the same execution cache; see _ext/mathgrad_parallel.py.
 extensions += ["mathgrad_parallel"]
+
+# -- PDF (make pdf: Sphinx's LaTeX builder, XeLaTeX) --------------------------------------
+# _ext/mathgrad_latex.py makes each part a \part and each page a chapter, and leaves out
+# the source of folded (hide-input) cells. Sections are not numbered (chapters are), so a
+# heading that carries its own number ("5. The converse") is numbered once. DejaVu Sans
+# Mono has every character the code and outputs use (ᵀ, ⊙, δ, ∂), FreeMono does not;
+# WenQuanYi Micro Hei the Chinese of a source's title;
+# tools/build_pdf.py fails the build on any "Missing character" in the log.
+extensions += ["mathgrad_latex"]
+latex_engine = "xelatex"
+latex_documents = [
+    (
+        "index",
+        "mathgrad.tex",
+        "mathgrad: the derivatives of neural networks, derived and checked",
+        author,
+        "manual",
+    )
+]
+latex_toplevel_sectioning = "chapter"
+latex_show_urls = "footnote"
+latex_elements = {
+    "papersize": "a4paper",
+    "pointsize": "10pt",
+    "fontpkg": r"""
+\setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic,
+  BoldFont=*Bold, BoldItalicFont=*BoldItalic]
+\setsansfont{DejaVu Sans}
+\setmonofont{DejaVu Sans Mono}[Scale=0.85]
+% The few Chinese characters (a source's title in the references), which
+% _ext/mathgrad_latex.py wraps in \mathgradcjk{...}, in WenQuanYi Micro Hei.
+\newfontfamily\mathgradcjkfont{WenQuanYi Micro Hei}
+\newcommand{\mathgradcjk}[1]{{\mathgradcjkfont #1}}
+""",
+    "preamble": r"\setcounter{secnumdepth}{0}",
+    "sphinxsetup": "verbatimforcewraps, verbatimmaxunderfull=0",
+}
