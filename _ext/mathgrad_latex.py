@@ -97,9 +97,7 @@ class WrapCJK(SphinxPostTransform):
             parts, last = [], 0
             for match in _CJK.finditer(text):
                 parts.append(nodes.Text(text[last : match.start()]))
-                parts.append(
-                    nodes.raw("", f"\\mathgradcjk{{{match.group()}}}", format="latex")
-                )
+                parts.append(nodes.raw("", f"\\mathgradcjk{{{match.group()}}}", format="latex"))
                 last = match.end()
             parts.append(nodes.Text(text[last:]))
             index = parent.index(text)

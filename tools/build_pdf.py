@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TEX_PACKAGES = (
     "texlive-xetex latexmk texlive-latex-recommended texlive-latex-extra "
-    "texlive-fonts-recommended tex-gyre fonts-freefont-otf fonts-dejavu-core fonts-wqy-microhei xindy"
+    "texlive-fonts-recommended tex-gyre fonts-freefont-otf fonts-dejavu-core "
+    "fonts-wqy-microhei xindy"
 )
 NAME = "mathgrad"
 
