@@ -195,3 +195,36 @@ latex_elements = {
     "preamble": r"\setcounter{secnumdepth}{0}",
     "sphinxsetup": "verbatimforcewraps, verbatimmaxunderfull=0",
 }
+
+# -- Reading aids (copy buttons, source links, sitemap, OpenGraph) ------------------------
+extensions += [
+    "sphinx.ext.viewcode",
+    "sphinx_copybutton",
+    "sphinxext.opengraph",
+]
+# Copy code, not prompts ("$ ", ">>> ") and not cell outputs.
+copybutton_selector = "div:not(.output) > div.highlight pre"
+copybutton_prompt_text = r"\$ |>>> |\.\.\. "
+copybutton_prompt_is_regexp = True
+copybutton_exclude = ".linenos, .gp, .go"
+
+
+def _base_url() -> str:
+    """The address the book is published at, from the hosting environment.
+
+    Read the Docs sets READTHEDOCS_CANONICAL_URL; the GitHub Pages workflow sets
+    MATHGRAD_BASE_URL. Unset (a local build), there is no sitemap and no og:url.
+    """
+    url = _os.environ.get("READTHEDOCS_CANONICAL_URL") or _os.environ.get("MATHGRAD_BASE_URL")
+    return url.rstrip("/") + "/" if url else ""
+
+
+html_baseurl = _base_url()
+if html_baseurl:  # a sitemap needs absolute addresses
+    extensions += ["sphinx_sitemap"]
+sitemap_url_scheme = "{link}"  # html_baseurl already holds the language and version
+sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html"]
+ogp_site_url = html_baseurl
+ogp_site_name = "mathgrad"
+ogp_social_cards = {"enable": False}  # no generated images (they need matplotlib fonts)
+ogp_enable_meta_description = True
