@@ -228,3 +228,8 @@ ogp_site_url = html_baseurl
 ogp_site_name = "mathgrad"
 ogp_social_cards = {"enable": False}  # no generated images (they need matplotlib fonts)
 ogp_enable_meta_description = True
+
+# -- Notebooks: each executed chapter as .ipynb with its outputs --------------------------
+# _ext/mathgrad_notebooks.py writes _sources/<page>.ipynb from the execution cache, with
+# MyST roles and directives rewritten as plain Markdown; the download menu offers it.
+extensions += ["mathgrad_notebooks"]
