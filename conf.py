@@ -20,7 +20,23 @@ _ROOT = _pathlib.Path(__file__).resolve().parent
 project = "mathgrad"
 author = "the mathgrad authors"
 copyright = "2026, the mathgrad authors"
-release = _metadata.version("mathgrad")
+
+
+def _version() -> str:
+    """mathgrad.__version__, read from the source: the one place the version is written
+    (pyproject.toml reads it too, so the package, the distribution and the book agree)."""
+    import ast
+
+    tree = ast.parse((_ROOT / "mathgrad" / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise RuntimeError("mathgrad/__init__.py does not set __version__")
+
+
+release = _version()
 
 # -- Extensions --------------------------------------------------------------------------
 
@@ -233,3 +249,25 @@ ogp_enable_meta_description = True
 # _ext/mathgrad_notebooks.py writes _sources/<page>.ipynb from the execution cache, with
 # MyST roles and directives rewritten as plain Markdown; the download menu offers it.
 extensions += ["mathgrad_notebooks"]
+
+
+# -- The whole book as a PDF, linked from the front page ----------------------------------
+
+
+def _pdf_link() -> str:
+    """Markdown for the front page: where the PDF of this version of the book is."""
+    if _os.environ.get("READTHEDOCS") == "True":  # Read the Docs builds it (formats: pdf)
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(_os.environ.get("READTHEDOCS_CANONICAL_URL", ""))
+        lang = _os.environ.get("READTHEDOCS_LANGUAGE", "en")
+        ver = _os.environ.get("READTHEDOCS_VERSION", "latest")
+        return f"[download the PDF]({parts.scheme}://{parts.netloc}/_/downloads/{lang}/{ver}/pdf/)"
+    if (_ROOT / "_build" / "pdf" / "mathgrad.pdf").is_file():  # `make pdf` ran first
+        return "[download the PDF](mathgrad.pdf)"
+    return "`make pdf` builds it as `_build/pdf/mathgrad.pdf`"
+
+
+# After `make pdf` the PDF is copied into the site (the GitHub workflow builds it first).
+html_extra_path = ["_build/pdf"] if (_ROOT / "_build" / "pdf" / "mathgrad.pdf").is_file() else []
+myst_substitutions["pdf"] = _pdf_link()
