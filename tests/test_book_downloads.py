@@ -74,3 +74,42 @@ def test_notebook_markdown_has_no_raw_myst(name):
 def test_chapter_page_offers_its_notebook(name):
     page = (SITE / f"{name}.html").read_text(encoding="utf-8")
     assert f'href="_sources/{name}.ipynb"' in page, f"{name}.html has no .ipynb download"
+
+
+# -- The PDF (after `make pdf`; CI builds it) ------------------------------------------------
+
+LATEX = ROOT / "_build" / "latex"
+
+
+@pytest.fixture(scope="module")
+def latex_source():
+    tex = LATEX / "mathgrad.tex"
+    if not tex.is_file():
+        if os.environ.get("MATHGRAD_REQUIRE_PDF") == "1":
+            pytest.fail("no PDF build: run `make pdf` first", pytrace=False)
+        pytest.skip("no PDF build (run `make pdf` first)")
+    return tex.read_text(encoding="utf-8")
+
+
+def test_pdf_has_parts_and_a_chapter_per_page(latex_source):
+    from book_pages import CHAPTERS
+
+    chapters = re.findall(r"^\\chapter\{", latex_source, re.M)
+    # The front page's text becomes "About this book"; every other page is a chapter.
+    assert len(chapters) == len(CHAPTERS), (len(chapters), len(CHAPTERS))
+    assert "\\chapter{About this book}" in latex_source
+    assert re.findall(r"^\\part\{", latex_source, re.M), "no parts"
+    assert "\\part{Part " not in latex_source, "the part number is printed twice"
+    assert "\\setcounter{secnumdepth}{0}" in latex_source, "sections numbered twice"
+    assert (ROOT / "_build" / "pdf" / "mathgrad.pdf").stat().st_size > 100_000
+
+
+def test_pdf_misses_no_glyph_and_prints_no_folded_code(latex_source):
+    log = (LATEX / "mathgrad.log").read_text(encoding="utf-8", errors="replace")
+    assert "Missing character" not in log
+    # Code as typeset (Pygments' \\PYG{style}{text} macros removed).
+    code = re.sub(r"\\PYG\{[^{}]*\}", "", latex_source).replace("\\PYGZus{}", "_")
+    code = code.replace("{", "").replace("}", "")
+    assert "def numerical_gradient(f, x, eps=1e" in code  # a shown listing reads as code
+    # Every chapter starts with a folded (hide-input) cell of imports: not on paper.
+    assert "from myst_nb import glue" not in code
