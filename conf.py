@@ -264,10 +264,9 @@ def _pdf_link() -> str:
         ver = _os.environ.get("READTHEDOCS_VERSION", "latest")
         return f"[download the PDF]({parts.scheme}://{parts.netloc}/_/downloads/{lang}/{ver}/pdf/)"
     if (_ROOT / "_build" / "pdf" / "mathgrad.pdf").is_file():  # `make pdf` ran first
-        return "[download the PDF](mathgrad.pdf)"
+        return "{download}`download the PDF <../_build/pdf/mathgrad.pdf>`"
     return "`make pdf` builds it as `_build/pdf/mathgrad.pdf`"
 
 
 # After `make pdf` the PDF is copied into the site (the GitHub workflow builds it first).
-html_extra_path = ["_build/pdf"] if (_ROOT / "_build" / "pdf" / "mathgrad.pdf").is_file() else []
 myst_substitutions["pdf"] = _pdf_link()
