@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from sphinx.util import logging
 
@@ -54,8 +54,6 @@ def _pre_execute(app, env, docnames):
     if jobs < 2:
         return
 
-    import fnmatch
-
     from jupyter_cache import get_cache
     from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 
@@ -63,8 +61,9 @@ def _pre_execute(app, env, docnames):
     todo = []
     for docname in sorted(docnames):
         path = Path(env.doc2path(docname))
+        posix = PurePosixPath(path.as_posix())  # excluded as MyST-NB excludes them
         if path.suffix != ".md" or any(
-            fnmatch.fnmatch(str(path), p) for p in config.nb_execution_excludepatterns
+            posix.match(p) for p in config.nb_execution_excludepatterns
         ):
             continue
         source = path.read_text(encoding="utf-8")
