@@ -25,12 +25,18 @@ TEX_PACKAGES = (
     "texlive-fonts-recommended tex-gyre fonts-freefont-otf fonts-dejavu-core "
     "fonts-wqy-microhei xindy"
 )
+FONTS = ("FreeSerif", "DejaVu Sans", "DejaVu Sans Mono", "WenQuanYi Micro Hei")
 NAME = "mathgrad"
 
 
 def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else ROOT / "_build" / "pdf"
     missing = [tool for tool in ("xelatex", "latexmk", "xindy") if not shutil.which(tool)]
+    if not missing:  # the fonts conf.py names (fontconfig comes with XeTeX)
+        for font in FONTS:
+            listed = subprocess.run(["fc-list", font], capture_output=True, text=True).stdout
+            if not listed.strip():
+                missing.append(f"the font {font!r}")
     if missing:
         print(
             f"make pdf: {', '.join(missing)} not found. Install TeX (Debian/Ubuntu):\n"
