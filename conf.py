@@ -167,9 +167,13 @@ html_theme_options = {
 mathjax_path = "mathjax/tex-chtml-full.js"
 mathjax3_config = {"tex": {"tags": "none"}, "chtml": {"matchFontHeight": False}}
 
-# -- Build infrastructure (issue 12: parallel execution, PDF, notebooks, reading aids) ----
-# Local extensions live in _ext/ (next to this file).
+# -- Figures numbered per chapter ---------------------------------------------------------
+# _ext/mathgrad_fignumbers.py restarts figure numbers at 1 on every page, as equations do.
 _sys.path.insert(0, str(_ROOT / "_ext"))
+extensions += ["mathgrad_fignumbers"]
+
+# -- Build infrastructure (issue 12: parallel execution, PDF, notebooks, reading aids) ----
+# Local extensions live in _ext/ (on sys.path: see the block above).
 
 # Cold builds execute the notebooks in a pool of processes (one per core) before Sphinx
 # reads them, into the same execution cache; see _ext/mathgrad_parallel.py.

@@ -231,6 +231,203 @@ def prep_mlp(dtype, rng, torch, sizes, N) -> Prepared:
     return p
 
 
+def prep_batchnorm(dtype, rng, torch, shape) -> Prepared:
+    x = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.standard_normal(shape[1]).astype(dtype)
+    beta = rng.standard_normal(shape[1]).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+
+    def mg():
+        _, cache = mgd.batchnorm_forward(x, gamma, beta)
+        return flat(mgd.batchnorm_backward(dy, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt, gt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, gamma, beta))
+        dyt = torch.from_numpy(dy)
+
+        def tbn():
+            y = TF.batch_norm(xt, None, None, gt, bt, training=True)
+            return torch_grads(y, (xt, gt, bt), dyt)
+
+        p.torch_fns["F.batch_norm"] = tbn
+    return p
+
+
+def prep_layernorm(dtype, rng, torch, shape) -> Prepared:
+    d = shape[-1]
+    x = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.standard_normal(d).astype(dtype)
+    beta = rng.standard_normal(d).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+
+    def mg():
+        _, cache = mgd.layernorm_forward(x, gamma, beta)
+        return flat(mgd.layernorm_backward(dy, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt, gt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, gamma, beta))
+        dyt = torch.from_numpy(dy)
+
+        def tln():
+            y = TF.layer_norm(xt, (d,), gt, bt)
+            return torch_grads(y, (xt, gt, bt), dyt)
+
+        p.torch_fns["F.layer_norm"] = tln
+    return p
+
+
+def prep_dropout(dtype, rng, torch, shape, drop) -> Prepared:
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+
+    def mg():
+        _, cache = mgd.dropout_forward(x, drop, seed=0)
+        return flat(mgd.dropout_backward(dy, cache))
+
+    p = Prepared(mg, note="masks differ (different generators): the gradients are not compared")
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt = torch.from_numpy(x).requires_grad_()
+        dyt = torch.from_numpy(dy)
+
+        def tdrop():
+            y = TF.dropout(xt, drop, training=True)
+            return torch_grads(y, (xt,), dyt)
+
+        p.torch_fns["F.dropout"] = tdrop
+    return p
+
+
+def prep_avgpool(dtype, rng, torch, shape, K, stride) -> Prepared:
+    x = rng.standard_normal(shape).astype(dtype)
+    N, C, H, W = shape
+    dy = rng.standard_normal((N, C, (H - K) // stride + 1, (W - K) // stride + 1)).astype(dtype)
+
+    def mg():
+        _, cache = mgd.avgpool2d_forward(x, K, stride)
+        return flat(mgd.avgpool2d_backward(dy, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt = torch.from_numpy(x).requires_grad_()
+        dyt = torch.from_numpy(dy)
+
+        def tpool():
+            y = TF.avg_pool2d(xt, K, stride)
+            return torch_grads(y, (xt,), dyt)
+
+        p.torch_fns["F.avg_pool2d"] = tpool
+    return p
+
+
+def prep_lstm(dtype, rng, torch, N, T, D, H) -> Prepared:
+    lstm_forward, lstm_backward = mgd.lstm_forward, mgd.lstm_backward
+    x = rng.standard_normal((N, T, D)).astype(dtype)
+    h0 = (rng.standard_normal((N, H)) * 0.5).astype(dtype)
+    c0 = (rng.standard_normal((N, H)) * 0.5).astype(dtype)
+    wx = (rng.standard_normal((4 * H, D)) / math.sqrt(D)).astype(dtype)
+    wh = (rng.standard_normal((4 * H, H)) / math.sqrt(H)).astype(dtype)
+    b = (rng.standard_normal(4 * H) * 0.1).astype(dtype)
+    dh = rng.standard_normal((N, T, H)).astype(dtype)
+
+    def mg():
+        _, cache = lstm_forward(x, h0, c0, wx, wh, b)
+        return flat(lstm_backward(dh, cache))
+
+    p = Prepared(mg)
+    # as the RNN with 4H gate rows: forward x wx^T, h wh^T; backward dwx, dx, dwh, dh_{t-1}
+    p.flops = 3 * (2.0 * N * T * D * 4 * H + 2.0 * N * T * H * 4 * H)
+    p.gemms = [
+        (N * T, D, 4 * H, 1),  # input projection, all steps at once
+        (N, H, 4 * H, T),  # recurrent step h_{t-1} wh^T, four gates at once
+        (N, 4 * H, H, T),  # backward step da_t wh
+        (4 * H, N * T, D, 1),  # dwx
+        (N * T, 4 * H, D, 1),  # dx
+        (4 * H, N * T, H, 1),  # dwh
+    ]
+    if torch is not None:
+        tdtype = getattr(torch, np.dtype(dtype).name)
+        lstm = torch.nn.LSTM(D, H, batch_first=True, dtype=tdtype)
+        with torch.no_grad():
+            lstm.weight_ih_l0.copy_(torch.from_numpy(wx))
+            lstm.weight_hh_l0.copy_(torch.from_numpy(wh))
+            lstm.bias_ih_l0.copy_(torch.from_numpy(b))
+            lstm.bias_hh_l0.zero_()
+        xt = torch.from_numpy(x).requires_grad_()
+        h0t = torch.from_numpy(h0[None].copy()).requires_grad_()
+        c0t = torch.from_numpy(c0[None].copy()).requires_grad_()
+        dht = torch.from_numpy(dh)
+        params = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0)
+
+        def tmodule():
+            out, _ = lstm(xt, (h0t, c0t))
+            gx, gh0, gc0, gwx, gwh, gb = torch_grads(
+                out, (xt, h0t, c0t, *params), dht, reset=(lstm.bias_hh_l0,)
+            )
+            return [gx, gh0[0], gc0[0], gwx, gwh, gb]
+
+        p.torch_fns["nn.LSTM"] = tmodule
+    return p
+
+
+def prep_attention(dtype, rng, torch, N, heads, T, d, causal) -> Prepared:
+    attention_forward, attention_backward = mgd.attention_forward, mgd.attention_backward
+    q, k, v, dout = (rng.standard_normal((N, heads, T, d)).astype(dtype) for _ in range(4))
+
+    def mg():
+        _, cache = attention_forward(q, k, v, causal=causal)
+        return flat(attention_backward(dout, cache))
+
+    p = Prepared(mg)
+    # forward q k^T, p v; backward dp = dout v^T, dv = p^T dout, dq = ds k, dk = ds^T q
+    p.flops = 6 * 2.0 * N * heads * T * T * d
+    p.gemms = [(T, d, T, 2 * N * heads), (T, T, d, 4 * N * heads)]  # q k^T, dout v^T; the rest
+    if torch is not None:
+        qt, kt, vt = (torch.from_numpy(a).requires_grad_() for a in (q, k, v))
+        dt = torch.from_numpy(dout)
+        sdpa = torch.nn.functional.scaled_dot_product_attention
+
+        def tsdpa():
+            out = sdpa(qt, kt, vt, is_causal=causal)
+            return torch_grads(out, (qt, kt, vt), dt)
+
+        p.torch_fns["sdpa"] = tsdpa
+    return p
+
+
+def prep_embedding(dtype, rng, torch, V, E, shape) -> Prepared:
+    embedding_forward, embedding_backward = mgd.embedding_forward, mgd.embedding_backward
+    ids = rng.integers(0, V, size=shape)
+    weight = rng.standard_normal((V, E)).astype(dtype)
+    dout = rng.standard_normal((*shape, E)).astype(dtype)
+
+    def mg():
+        _, cache = embedding_forward(ids, weight)
+        return flat(embedding_backward(dout, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        idt = torch.from_numpy(ids)
+        wt = torch.from_numpy(weight).requires_grad_()
+        dt = torch.from_numpy(dout)
+
+        def temb():
+            out = torch.nn.functional.embedding(idt, wt)
+            return torch_grads(out, (wt,), dt)
+
+        p.torch_fns["F.embedding"] = temb
+    return p
+
+
 @dataclass
 class Case:
     key: str
@@ -281,6 +478,54 @@ CASES = [
         "MLP 784-256-256-10 sigmoid N256",
         lambda d, r, t: prep_mlp(d, r, t, [784, 256, 256, 10], 256),
         True,
+    ),
+    Case(
+        "bn4d",
+        "batchnorm (64,32,32,32) training",
+        lambda d, r, t: prep_batchnorm(d, r, t, (64, 32, 32, 32)),
+    ),
+    Case(
+        "bn2d",
+        "batchnorm (1024,512) training",
+        lambda d, r, t: prep_batchnorm(d, r, t, (1024, 512)),
+    ),
+    Case(
+        "ln",
+        "layernorm (64,128,512) over 512",
+        lambda d, r, t: prep_layernorm(d, r, t, (64, 128, 512)),
+    ),
+    Case(
+        "drop",
+        "dropout p=0.5 (1024,1024)",
+        lambda d, r, t: prep_dropout(d, r, t, (1024, 1024), 0.5),
+    ),
+    Case(
+        "avgpool",
+        "avgpool 2x2/2 (32,32,32,32)",
+        lambda d, r, t: prep_avgpool(d, r, t, (32, 32, 32, 32), 2, 2),
+    ),
+    Case(
+        "lstm",
+        "LSTM N32 T64 D64 H128",
+        lambda d, r, t: prep_lstm(d, r, t, 32, 64, 64, 128),
+        True,
+    ),
+    Case(
+        "attn",
+        "attention N8 h8 T128 d64",
+        lambda d, r, t: prep_attention(d, r, t, 8, 8, 128, 64, False),
+        True,
+    ),
+    Case(
+        "attn-causal",
+        "attention causal N8 h8 T128 d64",
+        lambda d, r, t: prep_attention(d, r, t, 8, 8, 128, 64, True),
+        True,
+    ),
+    Case(
+        "emb",
+        "embedding V10000 E256 ids 32x128",
+        lambda d, r, t: prep_embedding(d, r, t, 10000, 256, (32, 128)),
     ),
 ]
 
@@ -350,6 +595,39 @@ def loop_cases(dtype) -> list[LoopCase]:
             rnn(mgd.rnn_forward, mgd.rnn_backward),
             rnn(mgd.rnn_forward_loop, mgd.rnn_backward_loop),
             "rnn_forward_loop+rnn_backward_loop",
+        )
+    )
+
+    # LSTM N=2, T=8, D=4, H=5
+    c0 = rng.standard_normal((2, 5)).astype(dtype)
+    wxl = rng.standard_normal((20, 4)).astype(dtype) * 0.5
+    whl = rng.standard_normal((20, 5)).astype(dtype) * 0.5
+    bl = rng.standard_normal(20).astype(dtype)
+
+    def lstm(f, bk):
+        return lambda: flat(bk(dh, f(xr, h0, c0, wxl, whl, bl)[1]))
+
+    cases.append(
+        LoopCase(
+            "LSTM N2 T8 D4 H5",
+            lstm(mgd.lstm_forward, mgd.lstm_backward),
+            lstm(mgd.lstm_forward_loop, mgd.lstm_backward_loop),
+            "lstm_forward_loop+lstm_backward_loop",
+        )
+    )
+
+    # causal attention (2, 2, 8, 4)
+    qa, ka, va, da = (rng.standard_normal((2, 2, 8, 4)).astype(dtype) for _ in range(4))
+
+    def attn(f, bk):
+        return lambda: flat(bk(da, f(qa, ka, va, causal=True)[1]))
+
+    cases.append(
+        LoopCase(
+            "attention causal (2,2,8,4)",
+            attn(mgd.attention_forward, mgd.attention_backward),
+            attn(mgd.attention_forward_loop, mgd.attention_backward_loop),
+            "attention_forward_loop+attention_backward_loop",
         )
     )
     return cases

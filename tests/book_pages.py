@@ -11,8 +11,26 @@ CHAPTERS = [
     "conv",
     "rnn",
     "pooling",
+    "normalization",
+    "dropout",
+    "lstm",
+    "attention",
+    "embedding",
     "api",
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling"]
+EXECUTED = [
+    "gradcheck",
+    "softmax",
+    "sigmoid",
+    "mlp",
+    "conv",
+    "rnn",
+    "pooling",
+    "normalization",
+    "dropout",
+    "lstm",
+    "attention",
+    "embedding",
+]
