@@ -84,10 +84,11 @@ LATEX = ROOT / "_build" / "latex"
 @pytest.fixture(scope="module")
 def latex_source():
     tex = LATEX / "mathgrad.tex"
-    if not tex.is_file():
+    newest_page = max(p.stat().st_mtime for p in (ROOT / "docs").glob("*.md"))
+    if not tex.is_file() or tex.stat().st_mtime < newest_page:
         if os.environ.get("MATHGRAD_REQUIRE_PDF") == "1":
-            pytest.fail("no PDF build: run `make pdf` first", pytrace=False)
-        pytest.skip("no PDF build (run `make pdf` first)")
+            pytest.fail("no PDF build of these pages: run `make pdf` first", pytrace=False)
+        pytest.skip("no PDF build of these pages (run `make pdf` first)")
     return tex.read_text(encoding="utf-8")
 
 
