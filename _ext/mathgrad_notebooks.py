@@ -308,7 +308,11 @@ def _write_notebook(app, pagename, templatename, context, doctree):
     if pagename not in _notebook_pages(app):
         return
     import nbformat
+    from myst_nb.sphinx_ import NbMetadataCollector
 
+    exec_data = NbMetadataCollector.get_exec_data(app.env, pagename) or {}
+    if exec_data.get("succeeded") is False:
+        return  # the failing cell is already reported; there is no output to offer
     nb = _executed_notebook(app, pagename)
     if nb is None:
         logger.warning(
