@@ -27,7 +27,10 @@ def _version() -> str:
     (pyproject.toml reads it too, so the package, the distribution and the book agree)."""
     import ast
 
-    tree = ast.parse((_ROOT / "mathgrad" / "__init__.py").read_text(encoding="utf-8"))
+    init = _ROOT / "mathgrad" / "__init__.py"
+    if not init.is_file():  # a book built outside the repository: the installed package
+        return _metadata.version("mathgrad")
+    tree = ast.parse(init.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets
