@@ -14,6 +14,7 @@ from . import conv as _conv
 from . import gradcheck as _gradcheck
 from . import linear as _linear
 from . import mlp as _mlp
+from . import optim as _optim
 from . import pooling as _pooling
 from . import rnn as _rnn
 from . import sigmoid as _sigmoid
@@ -23,6 +24,7 @@ from .conv import *  # noqa: F403
 from .gradcheck import *  # noqa: F403
 from .linear import *  # noqa: F403
 from .mlp import *  # noqa: F403
+from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .sigmoid import *  # noqa: F403
@@ -40,6 +42,7 @@ __all__ = [
     *_pooling.__all__,
     *_rnn.__all__,
     *_gradcheck.__all__,
+    *_optim.__all__,
 ]
 
-del _softmax, _sigmoid, _activations, _linear, _mlp, _conv, _pooling, _rnn, _gradcheck
+del _softmax, _sigmoid, _activations, _linear, _mlp, _conv, _pooling, _rnn, _gradcheck, _optim
