@@ -222,9 +222,12 @@ class Adam:
     ----------
     params : list of ndarray
         The same arrays as passed (not copies).
-    exp_avg, exp_avg_sq : list of ndarray
-        The first and second moment estimates ``m`` and ``s``, one per parameter
-        (PyTorch's names), zero before the first step.
+    exp_avg : list of ndarray
+        The first moment estimate ``m`` of each parameter (PyTorch's name), zero before
+        the first step.
+    exp_avg_sq : list of ndarray
+        The second moment estimate ``s`` of each parameter (PyTorch's name), zero before
+        the first step.
     t : int
         The number of steps taken.
     """

@@ -104,8 +104,8 @@ def test_adam_matches_rule_written_out(rng, betas, weight_decay):
 
 
 def test_sgd_momentum_first_step_is_the_gradient():
-    # u_1 = g_1 (PyTorch), not (1 - beta) g_1 and not beta·0 + g_1 from a zero buffer
-    # that would then differ at step 2: check both steps by hand.
+    # u_1 = g_1 (PyTorch, the same as starting from u_0 = 0), not the damped
+    # (1 - beta) g_1; then u_2 = beta u_1 + g_2. Both steps by hand.
     p = np.array([1.0, -2.0])
     opt = SGD([p], lr=0.5, momentum=0.9)
     opt.step([np.array([2.0, 4.0])])
