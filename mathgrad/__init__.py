@@ -10,9 +10,12 @@ the module stays importable as ``import mathgrad.softmax`` via ``sys.modules``.
 """
 
 from . import activations as _activations
+from . import attention as _attention
 from . import conv as _conv
+from . import embedding as _embedding
 from . import gradcheck as _gradcheck
 from . import linear as _linear
+from . import lstm as _lstm
 from . import mlp as _mlp
 from . import optim as _optim
 from . import pooling as _pooling
@@ -20,9 +23,12 @@ from . import rnn as _rnn
 from . import sigmoid as _sigmoid
 from . import softmax as _softmax
 from .activations import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .embedding import *  # noqa: F403
 from .gradcheck import *  # noqa: F403
 from .linear import *  # noqa: F403
+from .lstm import *  # noqa: F403
 from .mlp import *  # noqa: F403
 from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
@@ -41,8 +47,25 @@ __all__ = [
     *_conv.__all__,
     *_pooling.__all__,
     *_rnn.__all__,
+    *_lstm.__all__,
+    *_attention.__all__,
+    *_embedding.__all__,
     *_gradcheck.__all__,
     *_optim.__all__,
 ]
 
-del _softmax, _sigmoid, _activations, _linear, _mlp, _conv, _pooling, _rnn, _gradcheck, _optim
+del (
+    _softmax,
+    _sigmoid,
+    _activations,
+    _linear,
+    _mlp,
+    _conv,
+    _pooling,
+    _rnn,
+    _lstm,
+    _attention,
+    _embedding,
+    _gradcheck,
+    _optim,
+)

@@ -132,8 +132,8 @@ def rnn_forward(x, h0, wx, wh, b):
 def _sweep(dh, cache, truncate, record_totals=False):
     """The backward sweep: each step's δ_t = ∂L/∂z_t (N, T, H) and the gradient of h0.
 
-    With ``record_totals`` (full BPTT only) also returns the total gradient reaching
-    each hidden state, ``(T, N, H)``.
+    With ``record_totals`` also returns the gradient reaching each hidden state,
+    ``(T, N, H)``: the total one, or under truncation the sum of the packets alive there.
     """
     h = cache.h
     n, steps, hid = h.shape
@@ -162,13 +162,15 @@ def _sweep(dh, cache, truncate, record_totals=False):
     live = np.zeros((slots, n, hid), dtype=dtype)  # (L, N, H)
     for s in range(steps - 1, -1, -1):
         live[s % slots] = dh[:, s]
+        if record_totals:
+            np.sum(live, axis=0, out=totals[s])
         live *= deltas[:, s]  # each packet's δ at step s
         np.sum(live, axis=0, out=deltas[:, s])
         # pass every packet on to h_{s-1}; the one born at s + k dies here and its slot
         # is overwritten by the packet born at s - 1 before it is read again
         live = (live.reshape(slots * n, hid) @ wh).reshape(slots, n, hid)
     # at s = 0 every live packet was born at t <= k, so all of them reach h0
-    return deltas, live.sum(axis=0), None
+    return deltas, live.sum(axis=0), totals
 
 
 def _weight_grads(deltas, cache, dtype):
@@ -265,8 +267,8 @@ def rnn_backward_per_step(dh, cache, truncate=None):
     )
 
 
-def rnn_hidden_grad_norms(dh, cache):
-    """Norm of the total gradient reaching each hidden state under full BPTT.
+def rnn_hidden_grad_norms(dh, cache, truncate=None):
+    """Norm of the gradient reaching each hidden state, under full or truncated BPTT.
 
     Parameters
     ----------
@@ -274,15 +276,19 @@ def rnn_hidden_grad_norms(dh, cache):
         Upstream gradient on every hidden state.
     cache : RNNCache
         The second value returned by :func:`rnn_forward`.
+    truncate : int or None, default None
+        As in :func:`rnn_backward`: ``None`` for full BPTT; ``k >= 0`` counts at step
+        ``s`` only the gradients fed in at steps ``s, …, min(T-1, s+k)``.
 
     Returns
     -------
     ndarray of shape (T,)
         ``‖∂L/∂h_t‖``, the Frobenius norm over batch and hidden units of ``dh[:, t]``
-        plus everything that flows back into ``h_t`` from later steps.
+        plus everything that flows back into ``h_t`` from later steps (from at most
+        ``truncate`` steps later when truncated).
     """
-    dh, _ = _check_backward_args(dh, cache, None, "rnn_hidden_grad_norms")
-    _, _, totals = _sweep(dh, cache, None, record_totals=True)
+    dh, truncate = _check_backward_args(dh, cache, truncate, "rnn_hidden_grad_norms")
+    _, _, totals = _sweep(dh, cache, truncate, record_totals=True)
     return np.sqrt(np.einsum("tnh,tnh->t", totals, totals))
 
 

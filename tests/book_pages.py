@@ -11,9 +11,24 @@ CHAPTERS = [
     "conv",
     "rnn",
     "pooling",
+    "lstm",
+    "attention",
+    "embedding",
     "training",
     "api",
     "references",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
-EXECUTED = ["gradcheck", "softmax", "sigmoid", "mlp", "conv", "rnn", "pooling", "training"]
+EXECUTED = [
+    "gradcheck",
+    "softmax",
+    "sigmoid",
+    "mlp",
+    "conv",
+    "rnn",
+    "pooling",
+    "lstm",
+    "attention",
+    "embedding",
+    "training",
+]

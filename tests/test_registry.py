@@ -89,6 +89,14 @@ def _relu_safe(arrays, rng):
     return (x, *params)
 
 
+def _embedding_forward(weight, *, ids):
+    """embedding_forward with the table first, as the registry passes inputs positionally."""
+    return mg.embedding_forward(ids, weight)
+
+
+_embedding_forward.__name__ = "embedding_forward"  # the row covers the public forward
+
+
 def _ops() -> list[Op]:
     ops = [
         Op(
@@ -224,6 +232,60 @@ def _ops() -> list[Op]:
                 r.standard_normal((2, 2)),
                 r.standard_normal(2),
             ),
+        ),
+        Op(
+            "lstm",
+            mg.lstm_forward,
+            mg.lstm_backward,
+            lambda r: (
+                r.standard_normal((2, 4, 3)),
+                r.standard_normal((2, 5)) * 0.5,
+                r.standard_normal((2, 5)) * 0.5,
+                r.standard_normal((20, 3)) * 0.5,
+                r.standard_normal((20, 5)) * 0.5,
+                r.standard_normal(20) * 0.3,
+            ),
+        ),
+        Op(
+            "lstm T=1",
+            mg.lstm_forward,
+            mg.lstm_backward,
+            lambda r: (
+                r.standard_normal((3, 1, 2)),
+                r.standard_normal((3, 2)),
+                r.standard_normal((3, 2)),
+                r.standard_normal((8, 2)),
+                r.standard_normal((8, 2)),
+                r.standard_normal(8),
+            ),
+        ),
+        Op(
+            "attention Tq != Tk",
+            mg.attention_forward,
+            mg.attention_backward,
+            lambda r: (
+                r.standard_normal((2, 3, 4)),
+                r.standard_normal((2, 5, 4)),
+                r.standard_normal((2, 5, 3)),
+            ),
+        ),
+        Op(
+            "attention causal, 2 leading axes",
+            mg.attention_forward,
+            mg.attention_backward,
+            lambda r: (
+                r.standard_normal((2, 2, 4, 3)),
+                r.standard_normal((2, 2, 4, 3)),
+                r.standard_normal((2, 2, 4, 5)),
+            ),
+            {"causal": True},
+        ),
+        Op(
+            "embedding, repeated ids",
+            _embedding_forward,
+            mg.embedding_backward,
+            lambda r: (r.standard_normal((6, 3)),),
+            {"ids": np.array([[0, 2, 2], [5, 0, 2]])},
         ),
     ]
     for activation in ("sigmoid", "tanh", "relu"):

@@ -231,6 +231,56 @@ def test_hidden_grad_norms_match_loop_oracle(rng):
     np.testing.assert_allclose(norms[-1], np.linalg.norm(dh[:, -1]), rtol=1e-14)
 
 
+@pytest.mark.parametrize("k", [0, 1, 2, 4])
+def test_truncated_hidden_grad_norms_match_definition(rng, k):
+    # under truncation with horizon k, h_s receives dh[:, s] plus the packets born at
+    # steps s+1, …, min(T-1, s+k), each walked back in full: the loop oracle's dh0 on the
+    # tail from h_s, fed only those packets
+    x, h0, wx, wh, b = make(rng, 2, 7, 3, 4, scale=1.5)
+    h, cache = rnn_forward(x, h0, wx, wh, b)
+    dh = rng.standard_normal(h.shape)
+    steps = x.shape[1]
+    expected = np.empty(steps)
+    for s in range(steps):
+        total = dh[:, s].copy()
+        if s < steps - 1:
+            _, tail = rnn_forward_loop(x[:, s + 1 :], h[:, s], wx, wh, b)
+            dh_tail = np.zeros_like(dh[:, s + 1 :])
+            dh_tail[:, :k] = dh[:, s + 1 : s + 1 + k]
+            total += rnn_backward_loop(dh_tail, tail)[1]
+        expected[s] = np.linalg.norm(total)
+    norms = rnn_hidden_grad_norms(dh, cache, truncate=k)
+    np.testing.assert_allclose(norms, expected, rtol=1e-12)
+    full = rnn_hidden_grad_norms(dh, cache)
+    assert not np.allclose(norms[: steps - 1 - k], full[: steps - 1 - k])
+
+
+@pytest.mark.parametrize("k", [0, 2, 5])
+def test_truncated_hidden_grad_norms_are_rnn_backwards_totals(rng, k):
+    # one sample: rnn_backward's truncated δ_s (db_steps[s]) is (1 - h_s²) times the
+    # gradient whose norm rnn_hidden_grad_norms reports
+    x, h0, wx, wh, b = make(rng, 1, 8, 2, 3, scale=1.2)
+    h, cache = rnn_forward(x, h0, wx, wh, b)
+    dh = rng.standard_normal(h.shape)
+    _, _, db_steps = rnn_backward_per_step(dh, cache, truncate=k)
+    expected = np.linalg.norm(db_steps / (1 - h[0] ** 2), axis=1)
+    np.testing.assert_allclose(rnn_hidden_grad_norms(dh, cache, truncate=k), expected, rtol=1e-12)
+
+
+def test_hidden_grad_norms_truncation_limits(rng):
+    x, h0, wx, wh, b = make(rng, 2, 5, 3, 4)
+    h, cache = rnn_forward(x, h0, wx, wh, b)
+    dh = rng.standard_normal(h.shape)
+    full = rnn_hidden_grad_norms(dh, cache)
+    for k in (4, 9):  # k >= T - 1 is full BPTT
+        np.testing.assert_array_equal(rnn_hidden_grad_norms(dh, cache, truncate=k), full)
+    np.testing.assert_allclose(  # k = 0: only the step's own gradient
+        rnn_hidden_grad_norms(dh, cache, truncate=0),
+        np.sqrt((dh**2).sum(axis=(0, 2))),
+        rtol=1e-14,
+    )
+
+
 # --- PyTorch ---------------------------------------------------------------------------
 
 
@@ -322,7 +372,7 @@ def test_inputs_not_modified(rng):
         rnn_backward(dh, cache, truncate=k)
         rnn_backward_loop(dh, cache, truncate=k)
         rnn_backward_per_step(dh, cache, truncate=k)
-    rnn_hidden_grad_norms(dh, cache)
+        rnn_hidden_grad_norms(dh, cache, truncate=k)
     rnn_forward_loop(*inputs)
     for a, c in zip(inputs, copies, strict=True):
         np.testing.assert_array_equal(a, c)
@@ -400,7 +450,7 @@ def test_backward_validation(rng, backward):
         backward(np.zeros(h.shape, complex), cache)
 
 
-@pytest.mark.parametrize("backward", BACKWARDS[:3])
+@pytest.mark.parametrize("backward", BACKWARDS)
 @pytest.mark.parametrize(
     "truncate, error, match",
     [

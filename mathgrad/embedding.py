@@ -1,0 +1,143 @@
+"""Embedding lookup: forward, backward (a scatter-add), and the loop oracle.
+
+``embedding_forward(ids, weight)`` returns ``weight[ids]``: row ``ids[p]`` of the table for
+every position ``p`` of an integer array of any shape. That is the product of a one-hot
+matrix with the table, so the gradient of the table is the one-hot matrix transposed
+times the upstream gradient: each position's gradient is added to the row it looked up.
+Rows looked up several times receive the sum; rows never looked up receive exactly 0.
+PyTorch's ``embedding``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validation import as_float_array, check_cache, check_dout, fmt_shape
+
+__all__ = [
+    "embedding_backward",
+    "embedding_backward_loop",
+    "embedding_forward",
+]
+
+
+class EmbeddingCache(NamedTuple):
+    """What :func:`embedding_backward` needs from :func:`embedding_forward`."""
+
+    ids: np.ndarray  # any shape, intp, values in [0, V)
+    weight_shape: tuple[int, int]  # (V, E)
+    weight_dtype: np.dtype
+
+
+def _check_ids(ids, n_rows, func):
+    """Integer ids of any shape with values in ``[0, n_rows)``, returned as ``intp``."""
+    if isinstance(ids, (str, bytes, dict, set)) or ids is None:
+        raise TypeError(f"{func}: ids must be an integer array, got {type(ids).__name__}")
+    arr = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(
+            f"{func}: ids must hold integers (row indices into weight), got dtype "
+            f"{arr.dtype} (shape {fmt_shape(arr.shape)}); convert with ids.astype(int) "
+            "if the values are whole numbers"
+        )
+    if arr.size:
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi >= n_rows:
+            bad = lo if lo < 0 else hi
+            raise ValueError(
+                f"{func}: ids holds {int(bad)}, outside [0, {n_rows}) for a weight with "
+                f"{n_rows} rows"
+            )
+    return arr.astype(np.intp, copy=False)
+
+
+def embedding_forward(ids, weight):
+    """Look up rows of an embedding table (PyTorch's ``embedding``).
+
+    Parameters
+    ----------
+    ids : array_like of int, any shape
+        Row indices in ``[0, V)``; data, not differentiated. Bool and float ids raise
+        ``TypeError``.
+    weight : array_like of shape (V, E)
+        The table, one row per id.
+
+    Returns
+    -------
+    out : ndarray of shape ids.shape + (E,)
+        ``weight[ids]``, dtype of ``weight`` (float64 for integer input).
+    cache : EmbeddingCache
+        The ids, the table's shape and dtype.
+    """
+    func = "embedding_forward"
+    weight = as_float_array(weight, "weight", func, ndim=2)
+    ids = _check_ids(ids, weight.shape[0], func)
+    out = np.take(weight, ids, axis=0)
+    return out, EmbeddingCache(ids, weight.shape, weight.dtype)
+
+
+def _check_backward_args(dout, cache, func):
+    check_cache(cache, EmbeddingCache, func)
+    return check_dout(dout, cache.ids.shape + cache.weight_shape[1:], func)
+
+
+def embedding_backward(dout, cache):
+    """Gradient of the embedding table: a scatter-add of ``dout`` into the looked-up rows.
+
+    Parameters
+    ----------
+    dout : array_like of shape ids.shape + (E,)
+        Upstream gradient.
+    cache : EmbeddingCache
+        The second value returned by :func:`embedding_forward`.
+
+    Returns
+    -------
+    dweight : ndarray of shape (V, E)
+        Row ``r`` is the sum of ``dout`` over the positions whose id is ``r`` (0 for rows
+        never looked up); dtype of ``weight``.
+    """
+    dout = _check_backward_args(dout, cache, "embedding_backward")
+    n_rows, width = cache.weight_shape
+    dtype = np.result_type(dout.dtype, cache.weight_dtype)
+    flat_ids = cache.ids.ravel()
+    rows = dout.reshape(-1, width).astype(dtype, copy=False)  # (P, E), P positions
+    dweight = np.zeros((n_rows, width), dtype=dtype)
+    if flat_ids.size:
+        order = np.argsort(flat_ids, kind="stable")
+        sorted_ids = flat_ids[order]
+        first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
+        if first.all():  # every id looked up once: a plain scatter
+            dweight[flat_ids] = rows
+            return dweight.astype(cache.weight_dtype, copy=False)
+        # Rank each position among those with the same id (0 for an id's first position,
+        # 1 for its second, ...). Within one rank the ids are distinct, so a fancy-indexed
+        # write or += is safe; rank 0 writes, later ranks add, in the order of positions.
+        starts = np.flatnonzero(first)
+        rank = np.arange(flat_ids.size) - starts[np.cumsum(first) - 1]
+        by_rank = np.argsort(rank, kind="stable")
+        positions, targets = order[by_rank], sorted_ids[by_rank]
+        end = 0
+        for r, count in enumerate(np.bincount(rank)):
+            sl = slice(end, end + count)
+            end += count
+            if r == 0:
+                dweight[targets[sl]] = rows[positions[sl]]
+            else:
+                dweight[targets[sl]] += rows[positions[sl]]
+    return dweight.astype(cache.weight_dtype, copy=False)
+
+
+def embedding_backward_loop(dout, cache):
+    """The table's gradient position by position (a test oracle).
+
+    For every position ``p``, ``dweight[ids[p]] += dout[p]``. Same parameters and return
+    as :func:`embedding_backward`.
+    """
+    dout = _check_backward_args(dout, cache, "embedding_backward_loop")
+    dweight = np.zeros(cache.weight_shape)
+    for p in np.ndindex(cache.ids.shape):
+        dweight[cache.ids[p]] += dout[p]
+    return dweight.astype(cache.weight_dtype)
