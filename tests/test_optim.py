@@ -24,7 +24,7 @@ def sgd_loop(params, grad_fn, steps, lr, momentum=0.0, weight_decay=0.0):
             g = [grads[k][i] + weight_decay * theta[k][i] for i in range(len(theta[k]))]
             if momentum:
                 if buf[k] is None:
-                    buf[k] = list(g)  # first step: u_1 = g_1
+                    buf[k] = list(g)  # first step: nu_1 = g_1
                 else:
                     buf[k] = [momentum * u + gi for u, gi in zip(buf[k], g, strict=True)]
                 g = buf[k]
@@ -104,14 +104,14 @@ def test_adam_matches_rule_written_out(rng, betas, weight_decay):
 
 
 def test_sgd_momentum_first_step_is_the_gradient():
-    # u_1 = g_1 (PyTorch, the same as starting from u_0 = 0), not the damped
-    # (1 - beta) g_1; then u_2 = beta u_1 + g_2. Both steps by hand.
+    # nu_1 = g_1 (PyTorch, the same as starting from nu_0 = 0), not the damped
+    # (1 - beta) g_1; then nu_2 = beta nu_1 + g_2. Both steps by hand.
     p = np.array([1.0, -2.0])
     opt = SGD([p], lr=0.5, momentum=0.9)
     opt.step([np.array([2.0, 4.0])])
     np.testing.assert_array_equal(p, [0.0, -4.0])
     np.testing.assert_array_equal(opt.momentum_buffers[0], [2.0, 4.0])
-    opt.step([np.array([1.0, 0.0])])  # u_2 = 0.9 · (2, 4) + (1, 0) = (2.8, 3.6)
+    opt.step([np.array([1.0, 0.0])])  # nu_2 = 0.9 · (2, 4) + (1, 0) = (2.8, 3.6)
     np.testing.assert_allclose(opt.momentum_buffers[0], [2.8, 3.6], rtol=1e-15)
     np.testing.assert_allclose(p, [0.0 - 1.4, -4.0 - 1.8], rtol=1e-15)
 
