@@ -150,3 +150,8 @@ html_theme_options = {
 # MathJax 3 vendored in docs/_static/mathjax, so math typesets with no network.
 mathjax_path = "mathjax/tex-chtml-full.js"
 mathjax3_config = {"tex": {"tags": "none"}, "chtml": {"matchFontHeight": False}}
+
+# -- Figures numbered per chapter ---------------------------------------------------------
+# _ext/mathgrad_fignumbers.py restarts figure numbers at 1 on every page, as equations do.
+_sys.path.insert(0, str(_ROOT / "_ext"))
+extensions += ["mathgrad_fignumbers"]

@@ -231,6 +231,103 @@ def prep_mlp(dtype, rng, torch, sizes, N) -> Prepared:
     return p
 
 
+def prep_batchnorm(dtype, rng, torch, shape) -> Prepared:
+    x = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.standard_normal(shape[1]).astype(dtype)
+    beta = rng.standard_normal(shape[1]).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+
+    def mg():
+        _, cache = mgd.batchnorm_forward(x, gamma, beta)
+        return flat(mgd.batchnorm_backward(dy, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt, gt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, gamma, beta))
+        dyt = torch.from_numpy(dy)
+
+        def tbn():
+            y = TF.batch_norm(xt, None, None, gt, bt, training=True)
+            return torch_grads(y, (xt, gt, bt), dyt)
+
+        p.torch_fns["F.batch_norm"] = tbn
+    return p
+
+
+def prep_layernorm(dtype, rng, torch, shape) -> Prepared:
+    d = shape[-1]
+    x = rng.standard_normal(shape).astype(dtype)
+    gamma = rng.standard_normal(d).astype(dtype)
+    beta = rng.standard_normal(d).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+
+    def mg():
+        _, cache = mgd.layernorm_forward(x, gamma, beta)
+        return flat(mgd.layernorm_backward(dy, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt, gt, bt = (torch.from_numpy(a).requires_grad_() for a in (x, gamma, beta))
+        dyt = torch.from_numpy(dy)
+
+        def tln():
+            y = TF.layer_norm(xt, (d,), gt, bt)
+            return torch_grads(y, (xt, gt, bt), dyt)
+
+        p.torch_fns["F.layer_norm"] = tln
+    return p
+
+
+def prep_dropout(dtype, rng, torch, shape, drop) -> Prepared:
+    x = rng.standard_normal(shape).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+
+    def mg():
+        _, cache = mgd.dropout_forward(x, drop, seed=0)
+        return flat(mgd.dropout_backward(dy, cache))
+
+    p = Prepared(mg, note="masks differ (different generators): the gradients are not compared")
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt = torch.from_numpy(x).requires_grad_()
+        dyt = torch.from_numpy(dy)
+
+        def tdrop():
+            y = TF.dropout(xt, drop, training=True)
+            return torch_grads(y, (xt,), dyt)
+
+        p.torch_fns["F.dropout"] = tdrop
+    return p
+
+
+def prep_avgpool(dtype, rng, torch, shape, K, stride) -> Prepared:
+    x = rng.standard_normal(shape).astype(dtype)
+    N, C, H, W = shape
+    dy = rng.standard_normal((N, C, (H - K) // stride + 1, (W - K) // stride + 1)).astype(dtype)
+
+    def mg():
+        _, cache = mgd.avgpool2d_forward(x, K, stride)
+        return flat(mgd.avgpool2d_backward(dy, cache))
+
+    p = Prepared(mg)
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        xt = torch.from_numpy(x).requires_grad_()
+        dyt = torch.from_numpy(dy)
+
+        def tpool():
+            y = TF.avg_pool2d(xt, K, stride)
+            return torch_grads(y, (xt,), dyt)
+
+        p.torch_fns["F.avg_pool2d"] = tpool
+
+
 def prep_lstm(dtype, rng, torch, N, T, D, H) -> Prepared:
     lstm_forward, lstm_backward = mgd.lstm_forward, mgd.lstm_backward
     x = rng.standard_normal((N, T, D)).astype(dtype)
@@ -382,6 +479,29 @@ CASES = [
         True,
     ),
     Case(
+        "bn4d",
+        "batchnorm (64,32,32,32) training",
+        lambda d, r, t: prep_batchnorm(d, r, t, (64, 32, 32, 32)),
+    ),
+    Case(
+        "bn2d",
+        "batchnorm (1024,512) training",
+        lambda d, r, t: prep_batchnorm(d, r, t, (1024, 512)),
+    ),
+    Case(
+        "ln",
+        "layernorm (64,128,512) over 512",
+        lambda d, r, t: prep_layernorm(d, r, t, (64, 128, 512)),
+    ),
+    Case(
+        "drop",
+        "dropout p=0.5 (1024,1024)",
+        lambda d, r, t: prep_dropout(d, r, t, (1024, 1024), 0.5),
+    ),
+    Case(
+        "avgpool",
+        "avgpool 2x2/2 (32,32,32,32)",
+        lambda d, r, t: prep_avgpool(d, r, t, (32, 32, 32, 32), 2, 2),
         "lstm",
         "LSTM N32 T64 D64 H128",
         lambda d, r, t: prep_lstm(d, r, t, 32, 64, 64, 128),

@@ -291,11 +291,13 @@ def print_report(run: Run) -> None:
         "llrrrrrrl",
     )
     print("   GFLOP counts the op's forward+backward GEMMs: conv 3 x 2*N*F*C*KH*KW*OH*OW;")
-    print("   RNN 3 x 2*N*T*(D*H + H*H); MLP 2*N*in*out x 3 per layer (x 2 for the first: no dx).")
+    print("   RNN 3 x 2*N*T*(D*H + H*H); MLP 2*N*in*out x 3 per layer (x 2 for the first: no dx);")
+    print("   LSTM 3 x 2*N*T*(D*4H + H*4H); attention 6 x 2*T*T*d per sequence and head.")
     print("   own-shape rate: the same FLOPs as np.matmul on the op's GEMM shapes (each timed")
     print("   interleaved with the 512^3 product, scaled to the 512^3 rate of the case's row)")
     print("   (conv: im2col products; RNN: one input projection, T steps of (N,H)@(H,H) each")
-    print("   way, batched weight gradients; MLP: the products it does).")
+    print("   way, batched weight gradients; LSTM: the same with 4H gate rows; attention: the")
+    print("   six batched (T,d)x(d,T) and (T,T)x(T,d) products; MLP: the products it does).")
     print()
 
     print("3. loop (oracle) versions vs vectorised, small sizes, median ms")

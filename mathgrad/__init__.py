@@ -12,11 +12,13 @@ the module stays importable as ``import mathgrad.softmax`` via ``sys.modules``.
 from . import activations as _activations
 from . import attention as _attention
 from . import conv as _conv
+from . import dropout as _dropout
 from . import embedding as _embedding
 from . import gradcheck as _gradcheck
 from . import linear as _linear
 from . import lstm as _lstm
 from . import mlp as _mlp
+from . import normalization as _normalization
 from . import optim as _optim
 from . import pooling as _pooling
 from . import rnn as _rnn
@@ -25,11 +27,13 @@ from . import softmax as _softmax
 from .activations import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .dropout import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .gradcheck import *  # noqa: F403
 from .linear import *  # noqa: F403
 from .lstm import *  # noqa: F403
 from .mlp import *  # noqa: F403
+from .normalization import *  # noqa: F403
 from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .rnn import *  # noqa: F403
@@ -47,6 +51,8 @@ __all__ = [
     *_conv.__all__,
     *_pooling.__all__,
     *_rnn.__all__,
+    *_normalization.__all__,
+    *_dropout.__all__,
     *_lstm.__all__,
     *_attention.__all__,
     *_embedding.__all__,
@@ -63,6 +69,8 @@ del (
     _conv,
     _pooling,
     _rnn,
+    _normalization,
+    _dropout,
     _lstm,
     _attention,
     _embedding,

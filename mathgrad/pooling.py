@@ -11,6 +11,11 @@ every window at once, with the offset of the current maximum. The backward write
 through the same views where windows do not overlap, and otherwise scatter-adds it at
 the flat positions of the maxima (``np.bincount``), so overlaps add up. The
 loop pair below mirrors the definition and serves as a test oracle.
+
+Average pooling (after the max-pooling functions) takes each window's mean instead, as
+a sum over the column offsets followed by a sum over the row offsets (the window sum is
+separable); its backward spreads ``dy / (KH·KW)`` evenly over the window the same way,
+adding up where windows overlap.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ from ._validation import (
 )
 
 __all__ = [
+    "avgpool2d_backward",
+    "avgpool2d_backward_loop",
+    "avgpool2d_forward",
+    "avgpool2d_forward_loop",
     "maxpool2d_backward",
     "maxpool2d_backward_loop",
     "maxpool2d_forward",
@@ -222,3 +231,153 @@ def maxpool2d_backward_loop(dy, cache):
                                 best_pq = (p, q)
                     dx[n, c, i * sh + best_pq[0], j * sw + best_pq[1]] += dy[n, c, i, j]
     return dx.astype(x.dtype)
+
+
+class AvgPool2dCache(NamedTuple):
+    """What :func:`avgpool2d_backward` needs from :func:`avgpool2d_forward`."""
+
+    out_shape: tuple[int, int, int, int]
+    x_shape: tuple[int, int, int, int]
+    x_dtype: np.dtype
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+
+
+class AvgPool2dLoopCache(NamedTuple):
+    """What :func:`avgpool2d_backward_loop` needs from :func:`avgpool2d_forward_loop`."""
+
+    x_shape: tuple[int, int, int, int]
+    x_dtype: np.dtype
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+
+
+def _strided_sum(a, k, s, n, axis):
+    """A new array: ``Σ_t a[..., t : t + s·(n−1) + 1 : s]`` over ``t < k`` along ``axis``."""
+    index = [slice(None)] * a.ndim
+
+    def view(t):
+        index[axis] = slice(t, t + s * (n - 1) + 1, s)
+        return a[tuple(index)]
+
+    total = view(0) + view(1) if k > 1 else view(0).copy()
+    for t in range(2, k):
+        total += view(t)
+    return total
+
+
+def avgpool2d_forward(x, kernel_size, stride=None):
+    """Average pooling over 2-D windows, without padding.
+
+    Parameters
+    ----------
+    x : array_like of shape (N, C, H, W)
+        Input; integer input becomes float64.
+    kernel_size : int or pair of int
+        Window size ``(KH, KW)``; an int means a square window.
+    stride : int or pair of int, optional
+        Step ``(sh, sw)`` between windows; defaults to the kernel size.
+
+    Returns
+    -------
+    out : ndarray of shape (N, C, OH, OW)
+        The mean of each window, ``OH = (H - KH) // sh + 1``, ``OW = (W - KW) // sw + 1``;
+        dtype of ``x``. PyTorch's ``avg_pool2d`` without padding.
+    cache : AvgPool2dCache
+        Shapes, dtype, kernel and stride: the backward needs nothing from ``x``.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(x, kernel_size, stride, "avgpool2d_forward")
+    # The window sum is separable: add the KW column offsets, then the KH row offsets.
+    cols = _strided_sum(x, kw, sw, ow, axis=3)  # (N, C, H, OW)
+    out = _strided_sum(cols, kh, sh, oh, axis=2) * x.dtype.type(1.0 / (kh * kw))  # (N, C, OH, OW)
+    return out, AvgPool2dCache(out.shape, x.shape, x.dtype, (kh, kw), (sh, sw))
+
+
+def avgpool2d_backward(dy, cache):
+    """Gradient of average pooling with respect to its input.
+
+    Parameters
+    ----------
+    dy : array_like of shape (N, C, OH, OW)
+        Upstream gradient, the shape of the forward output.
+    cache : AvgPool2dCache
+        The second value returned by :func:`avgpool2d_forward`.
+
+    Returns
+    -------
+    dx : ndarray of shape (N, C, H, W)
+        Each ``dy`` entry divided by ``KH·KW`` and added to every position of its window;
+        dtype of ``x``.
+    """
+    func = "avgpool2d_backward"
+    check_cache(cache, AvgPool2dCache, func)
+    dy = check_dout(dy, cache.out_shape, func, name="dy")
+    (kh, kw), (sh, sw) = cache.kernel, cache.stride
+    oh, ow = cache.out_shape[2:]
+    share = (dy * (1.0 / (kh * kw))).astype(cache.x_dtype, copy=False)  # (N, C, OH, OW)
+    n, c, height, width = cache.x_shape
+    if sh == kh and sw == kw:
+        # Windows tile the input: repeat each share over its KH rows and KW columns;
+        # rows and columns past the last window get 0.
+        tiled = np.repeat(np.repeat(share, kh, axis=2), kw, axis=3)  # (N, C, OH·KH, OW·KW)
+        if tiled.shape == cache.x_shape:
+            return tiled
+        dx = np.zeros(cache.x_shape, dtype=cache.x_dtype)
+        dx[:, :, : oh * kh, : ow * kw] = tiled
+        return dx
+    # Gaps or overlaps: spread over the KH row offsets, then the KW column offsets, adding
+    # through one strided view per offset, so overlapping windows add up.
+    rows = np.zeros((n, c, height, ow), dtype=cache.x_dtype)
+    for p in range(kh):
+        rows[:, :, p : p + sh * (oh - 1) + 1 : sh, :] += share
+    dx = np.zeros(cache.x_shape, dtype=cache.x_dtype)
+    for q in range(kw):
+        dx[:, :, :, q : q + sw * (ow - 1) + 1 : sw] += rows
+    return dx
+
+
+def avgpool2d_forward_loop(x, kernel_size, stride=None):
+    """Average pooling with plain loops, mirroring the definition (a test oracle).
+
+    Same parameters and output as :func:`avgpool2d_forward`; the cache holds the input's
+    shape and dtype, the kernel and the stride.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_args(
+        x, kernel_size, stride, "avgpool2d_forward_loop"
+    )
+    n_batch, n_chan = x.shape[:2]
+    out = np.empty((n_batch, n_chan, oh, ow), dtype=x.dtype)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(oh):
+                for j in range(ow):
+                    total = 0.0
+                    for p in range(kh):
+                        for q in range(kw):
+                            total += x[n, c, i * sh + p, j * sw + q]
+                    out[n, c, i, j] = total / (kh * kw)
+    return out, AvgPool2dLoopCache(x.shape, x.dtype, (kh, kw), (sh, sw))
+
+
+def avgpool2d_backward_loop(dy, cache):
+    """Gradient of average pooling with plain loops (a test oracle).
+
+    Adds ``dy[n, c, i, j] / (KH·KW)`` at every position of window ``(i, j)``. Same
+    parameters and output as :func:`avgpool2d_backward`, with the cache of
+    :func:`avgpool2d_forward_loop`.
+    """
+    func = "avgpool2d_backward_loop"
+    check_cache(cache, AvgPool2dLoopCache, func)
+    (kh, kw), (sh, sw) = cache.kernel, cache.stride
+    n_batch, n_chan, height, width = cache.x_shape
+    oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
+    dy = check_dout(dy, (n_batch, n_chan, oh, ow), func, name="dy")
+    dx = np.zeros(cache.x_shape, dtype=np.float64)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(oh):
+                for j in range(ow):
+                    for p in range(kh):
+                        for q in range(kw):
+                            dx[n, c, i * sh + p, j * sw + q] += dy[n, c, i, j] / (kh * kw)
+    return dx.astype(cache.x_dtype)

@@ -2,8 +2,14 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mathgrad import (
+    avgpool2d_backward,
+    avgpool2d_backward_loop,
+    avgpool2d_forward,
+    avgpool2d_forward_loop,
     gradcheck,
     maxpool2d_backward,
     maxpool2d_backward_loop,
@@ -299,3 +305,163 @@ def test_backward_rejects_other_pairs_cache():
     _, cache_loop = maxpool2d_forward_loop(np.zeros((1, 1, 4, 4)), 2)
     with pytest.raises(TypeError, match=r"maxpool2d_backward: cache must be the second"):
         maxpool2d_backward(np.zeros((1, 1, 2, 2)), cache_loop)
+
+
+# === average pooling =================================================================
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 7, 8), (1, 3, 5, 9)])
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("stride", STRIDES)
+def test_avg_gradcheck(rng, shape, kernel, stride):
+    x = rng.standard_normal(shape)
+    report = gradcheck(
+        avgpool2d_forward, avgpool2d_backward, (x,), kernel_size=kernel, stride=stride
+    )
+    assert report.passed, str(report)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 7, 8), (1, 1, 6, 5)])
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("stride", STRIDES)
+def test_avg_matches_loop_oracle(rng, shape, kernel, stride):
+    x = rng.standard_normal(shape)
+    out, cache = avgpool2d_forward(x, kernel, stride)
+    out_loop, cache_loop = avgpool2d_forward_loop(x, kernel, stride)
+    np.testing.assert_allclose(out, out_loop, rtol=1e-13, atol=1e-14)
+    dy = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(
+        avgpool2d_backward(dy, cache), avgpool2d_backward_loop(dy, cache_loop), atol=1e-14
+    )
+
+
+def test_avg_values_by_hand():
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    out, cache = avgpool2d_forward(x, 2)
+    np.testing.assert_array_equal(out[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    dy = np.array([[4.0, 8.0], [12.0, 16.0]])[None, None]
+    dx = avgpool2d_backward(dy, cache)
+    # each dy spread evenly over its 2×2 window: a quarter to every entry
+    np.testing.assert_array_equal(dx[0, 0], np.kron([[1.0, 2.0], [3.0, 4.0]], np.ones((2, 2))))
+
+
+def test_avg_gradient_does_not_depend_on_x(rng):
+    dy = rng.standard_normal((2, 3, 3, 3))
+    x1, x2 = rng.standard_normal((2, 3, 7, 7)), rng.standard_normal((2, 3, 7, 7))
+    dx1 = avgpool2d_backward(dy, avgpool2d_forward(x1, 3, 2)[1])
+    dx2 = avgpool2d_backward(dy, avgpool2d_forward(x2, 3, 2)[1])
+    np.testing.assert_array_equal(dx1, dx2)
+
+
+def test_avg_overlaps_add():
+    # 3×3 windows at stride 1 on 5×5 with dy = 1: an entry gets 1/9 per window holding it
+    out, cache = avgpool2d_forward(np.zeros((1, 1, 5, 5)), 3, 1)
+    dx = avgpool2d_backward(np.ones(out.shape), cache)[0, 0]
+    count = np.zeros((5, 5))
+    for i in range(3):
+        for j in range(3):
+            count[i : i + 3, j : j + 3] += 1
+    np.testing.assert_allclose(dx, count / 9, rtol=1e-15)
+    assert dx[2, 2] == pytest.approx(1.0) and dx[0, 0] == pytest.approx(1 / 9)
+
+
+def test_avg_gaps_get_zero():
+    # kernel 2, stride 3: rows and columns 2 and 5 lie in no window; the last row too
+    out, cache = avgpool2d_forward(np.zeros((1, 1, 7, 6)), 2, 3)
+    dx = avgpool2d_backward(np.ones(out.shape), cache)[0, 0]
+    assert not dx[[2, 5, 6], :].any() and not dx[:, [2, 5]].any()
+    np.testing.assert_array_equal(dx[np.ix_([0, 1, 3, 4], [0, 1, 3, 4])], 0.25)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(3, 8),
+    st.integers(3, 8),
+)
+def test_avg_property_gradient_mass_is_conserved(kh, kw, sh, sw, h, w):
+    # every window lies inside the input: the entries of dx add up to those of dy
+    rng = np.random.default_rng(kh + 3 * kw + 9 * sh + 27 * sw + 81 * h + 729 * w)
+    x = rng.standard_normal((1, 2, h, w))
+    out, cache = avgpool2d_forward(x, (kh, kw), (sh, sw))
+    dy = rng.standard_normal(out.shape)
+    assert avgpool2d_backward(dy, cache).sum() == pytest.approx(dy.sum(), abs=1e-12)
+    const, _ = avgpool2d_forward(np.full((1, 2, h, w), 1.7), (kh, kw), (sh, sw))
+    np.testing.assert_allclose(const, 1.7, rtol=1e-15)
+
+
+@pytest.mark.parametrize("kernel, stride", [(2, None), (3, 2), ((2, 3), (1, 2)), (2, 3)])
+def test_avg_matches_torch(rng, kernel, stride):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 9, 10))
+    out, cache = avgpool2d_forward(x, kernel, stride)
+    dy = rng.standard_normal(out.shape)
+    dx = avgpool2d_backward(dy, cache)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = torch.nn.functional.avg_pool2d(xt, kernel, stride)
+    out_t.backward(torch.tensor(dy))
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-13, atol=1e-14)
+
+
+def test_avg_dtypes_and_no_mutation(rng):
+    x = rng.standard_normal((2, 2, 6, 6)).astype(np.float32)
+    saved = x.copy()
+    out, cache = avgpool2d_forward(x, 2)
+    assert out.dtype == np.float32
+    dy = np.ones(out.shape)
+    assert avgpool2d_backward(dy, cache).dtype == np.float32
+    np.testing.assert_array_equal(x, saved)
+    np.testing.assert_array_equal(dy, 1.0)
+    out, cache = avgpool2d_forward(np.arange(16).reshape(1, 1, 4, 4).tolist(), [2, 2])
+    assert out.dtype == np.float64
+    out_loop, cache_loop = avgpool2d_forward_loop(np.arange(16).reshape(1, 1, 4, 4), 2)
+    assert out_loop.dtype == np.float64
+    assert avgpool2d_backward_loop(np.ones((1, 1, 2, 2)), cache_loop).dtype == np.float64
+
+
+@pytest.mark.parametrize("forward", [avgpool2d_forward, avgpool2d_forward_loop])
+@pytest.mark.parametrize(
+    "x, kernel, stride, error, match",
+    [
+        (np.zeros((1, 4, 4)), 2, None, ValueError, r"x must have 4 dimensions, got 3"),
+        (np.zeros((1, 1, 4, 4)), 0, None, ValueError, r"kernel_size must be >= 1"),
+        (np.zeros((1, 1, 4, 4)), 2, 1.5, TypeError, r"stride must be an int or a pair"),
+        (
+            np.zeros((1, 1, 2, 5)),
+            3,
+            None,
+            ValueError,
+            r"kernel_size \(3, 3\) is larger than the input's spatial size \(2, 5\)",
+        ),
+    ],
+)
+def test_avg_forward_validation(forward, x, kernel, stride, error, match):
+    with pytest.raises(error, match=forward.__name__ + ": " + match):
+        forward(x, kernel, stride)
+
+
+@pytest.mark.parametrize(
+    "forward, backward",
+    [
+        (avgpool2d_forward, avgpool2d_backward),
+        (avgpool2d_forward_loop, avgpool2d_backward_loop),
+    ],
+)
+def test_avg_backward_validation(forward, backward):
+    name = backward.__name__
+    out, cache = forward(np.zeros((1, 1, 4, 5)), 2)
+    with pytest.raises(
+        ValueError,
+        match=name + r": dy must have the shape of the forward output \(1, 1, 2, 2\), "
+        r"got \(1, 1, 2, 3\)",
+    ):
+        backward(np.zeros((1, 1, 2, 3)), cache)
+    with pytest.raises(TypeError, match=name + r": cache must be the second value returned by"):
+        backward(np.zeros(out.shape), tuple(cache))
+    _, max_cache = maxpool2d_forward(np.zeros((1, 1, 4, 5)), 2)
+    with pytest.raises(TypeError, match=name + r": cache must be the second value"):
+        backward(np.zeros(out.shape), max_cache)

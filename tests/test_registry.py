@@ -89,6 +89,20 @@ def _relu_safe(arrays, rng):
     return (x, *params)
 
 
+def _dropout_with_mask_seed(mask_seed):
+    """dropout_forward with its mask seed bound.
+
+    ``gradcheck``'s own keyword ``seed`` (the seed of its random ``dout``) would capture a
+    ``seed`` option, leaving dropout a fresh mask at every call; binding the mask's seed
+    here gives every call of the forward the same mask, as a gradient check needs.
+    """
+
+    def dropout_forward(x, p=0.5, training=True):
+        return mg.dropout_forward(x, p=p, seed=mask_seed, training=training)
+
+    return dropout_forward
+
+
 def _embedding_forward(weight, *, ids):
     """embedding_forward with the table first, as the registry passes inputs positionally."""
     return mg.embedding_forward(ids, weight)
@@ -208,6 +222,76 @@ def _ops() -> list[Op]:
             lambda r: (_distinct(r, (1, 2, 5, 7)),),
             {"kernel_size": (2, 3), "stride": (1, 2)},
             int_ok=False,
+        ),
+        Op(
+            "batchnorm 2-D",
+            mg.batchnorm_forward,
+            mg.batchnorm_backward,
+            lambda r: (r.standard_normal((5, 3)), r.standard_normal(3), r.standard_normal(3)),
+        ),
+        Op(
+            "batchnorm 4-D",
+            mg.batchnorm_forward,
+            mg.batchnorm_backward,
+            lambda r: (
+                r.standard_normal((2, 3, 3, 2)),
+                r.standard_normal(3),
+                r.standard_normal(3),
+            ),
+        ),
+        Op(
+            "layernorm 3-D",
+            mg.layernorm_forward,
+            mg.layernorm_backward,
+            lambda r: (r.standard_normal((2, 3, 4)), r.standard_normal(4), r.standard_normal(4)),
+        ),
+        Op(
+            "layernorm 1-D",
+            mg.layernorm_forward,
+            mg.layernorm_backward,
+            lambda r: (r.standard_normal(5), r.standard_normal(5), r.standard_normal(5)),
+        ),
+        Op(
+            "dropout p=0.3",
+            _dropout_with_mask_seed(7),
+            mg.dropout_backward,
+            lambda r: (r.standard_normal((4, 6)),),
+            {"p": 0.3},
+        ),
+        Op(
+            "dropout p=0 (identity)",
+            _dropout_with_mask_seed(7),
+            mg.dropout_backward,
+            lambda r: (r.standard_normal((3, 4)),),
+            {"p": 0.0},
+        ),
+        Op(
+            "dropout training=False (identity)",
+            _dropout_with_mask_seed(7),
+            mg.dropout_backward,
+            lambda r: (r.standard_normal((3, 4)),),
+            {"p": 0.5, "training": False},
+        ),
+        Op(
+            "avgpool2d 2x2",
+            mg.avgpool2d_forward,
+            mg.avgpool2d_backward,
+            lambda r: (r.standard_normal((2, 3, 6, 5)),),
+            {"kernel_size": 2},
+        ),
+        Op(
+            "avgpool2d 3x3/2 overlapping",
+            mg.avgpool2d_forward,
+            mg.avgpool2d_backward,
+            lambda r: (r.standard_normal((2, 2, 7, 8)),),
+            {"kernel_size": 3, "stride": 2},
+        ),
+        Op(
+            "avgpool2d (2,3)/(3,1) gaps and overlaps",
+            mg.avgpool2d_forward,
+            mg.avgpool2d_backward,
+            lambda r: (r.standard_normal((1, 2, 8, 7)),),
+            {"kernel_size": (2, 3), "stride": (3, 1)},
         ),
         Op(
             "rnn",
