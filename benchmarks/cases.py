@@ -326,6 +326,7 @@ def prep_avgpool(dtype, rng, torch, shape, K, stride) -> Prepared:
             return torch_grads(y, (xt,), dyt)
 
         p.torch_fns["F.avg_pool2d"] = tpool
+    return p
 
 
 def prep_lstm(dtype, rng, torch, N, T, D, H) -> Prepared:
@@ -502,6 +503,8 @@ CASES = [
         "avgpool",
         "avgpool 2x2/2 (32,32,32,32)",
         lambda d, r, t: prep_avgpool(d, r, t, (32, 32, 32, 32), 2, 2),
+    ),
+    Case(
         "lstm",
         "LSTM N32 T64 D64 H128",
         lambda d, r, t: prep_lstm(d, r, t, 32, 64, 64, 128),
