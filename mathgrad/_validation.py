@@ -9,6 +9,14 @@ Every helper raises ``TypeError`` for a value of the wrong kind (not array-like,
 object or string arrays, a float where an integer is needed) and ``ValueError`` for a
 value of the right kind but the wrong shape, rank or range. None of them modifies its
 argument; an array comes back as a new view or copy only when its dtype must change.
+
+Whatever comes in, a plain ``np.ndarray`` comes out: an ndarray subclass (``np.matrix``,
+whose ``*`` is a matrix product and whose reductions keep two dimensions, or any
+``class Sub(np.ndarray)``) becomes a plain view of the same memory, so no public function
+computes with subclass semantics or returns a subclass. A masked array is accepted only
+when no entry is masked (its data is then used); otherwise ``TypeError``, as mathgrad has
+no notion of a missing value. Floating input of either byte order keeps its precision and
+comes out in native byte order (``>f4`` becomes float32, ``>f8`` float64).
 """
 
 from __future__ import annotations
@@ -21,15 +29,18 @@ import numpy as np
 __all__ = [
     "as_float_array",
     "as_label_array",
+    "as_plain_array",
     "check_cache",
     "check_dout",
     "check_int",
     "check_int_pair",
+    "check_nonzero_sizes",
     "check_option",
     "check_real",
     "check_seed",
     "check_shape",
     "fmt_shape",
+    "loss_value",
 ]
 
 _KEPT_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -50,12 +61,45 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {text}"
 
 
+def _plain(x, name: str, func: str) -> np.ndarray:
+    """``x`` as a plain ndarray: subclasses become a base-class view, masked arrays their data.
+
+    A masked array with a masked entry raises ``TypeError``: using its data would silently
+    compute with the values behind the mask.
+    """
+    if type(x) is np.ndarray:
+        return x
+    if isinstance(x, np.ma.MaskedArray):
+        n_masked = int(np.count_nonzero(np.ma.getmaskarray(x)))
+        if n_masked:
+            raise TypeError(
+                f"{func}: {name} is a masked array with {n_masked} masked "
+                f"entr{'y' if n_masked == 1 else 'ies'} (shape {fmt_shape(x.shape)}); "
+                f"mathgrad has no missing values: pass {name}.filled(value) or select the "
+                "entries you mean"
+            )
+        return np.asarray(x.data)
+    return np.asarray(x)  # a view as the base class: np.matrix, any subclass
+
+
+def as_plain_array(x, name: str, func: str) -> np.ndarray:
+    """Return ``x`` as a plain ndarray of any dtype (ids, labels, masks), no other checks.
+
+    An ndarray subclass becomes a plain view of its data, a masked array with a masked
+    entry raises ``TypeError``, anything else goes through ``np.asarray``.
+    """
+    return _plain(x, name, func) if isinstance(x, np.ndarray) else np.asarray(x)
+
+
 def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | None = None):
-    """Return ``x`` as a floating ndarray, checking its kind, rank and values.
+    """Return ``x`` as a plain floating ndarray, checking its kind, rank and values.
 
     float32 and float64 input keep their dtype; integer and bool input become float64;
     float16 becomes float32 and other floating kinds (long double) become float64.
-    Plain (nested) lists and scalars work where arrays do.
+    Non-native byte order keeps the precision (``>f4`` becomes native float32).
+    Plain (nested) lists and scalars work where arrays do. An ndarray subclass
+    (``np.matrix``, ...) becomes a plain view of its data; a masked array is accepted
+    only when nothing is masked.
 
     Parameters
     ----------
@@ -71,18 +115,19 @@ def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | Non
     Returns
     -------
     ndarray
-        ``x`` itself when it is already a float32/float64 array (never modified),
-        otherwise a converted copy.
+        ``x`` itself when it is already a plain native float32/float64 array (never
+        modified), a plain view of it for a subclass, otherwise a converted copy.
 
     Raises
     ------
     TypeError
-        If ``x`` is not array-like, or is complex, object, string or datetime data.
+        If ``x`` is not array-like, or is complex, object, string or datetime data, or a
+        masked array with masked entries.
     ValueError
         If ``x`` has the wrong number of dimensions, or holds NaN or infinity.
     """
     if isinstance(x, np.ndarray):
-        arr = x
+        arr = _plain(x, name, func)
     else:
         if isinstance(x, (str, bytes, dict, set)) or x is None:
             raise TypeError(f"{func}: {name} must be an array of real numbers, got {_describe(x)}")
@@ -107,7 +152,8 @@ def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | Non
     if kind in "iub":
         arr = arr.astype(np.float64)
     elif arr.dtype not in _KEPT_FLOATS:
-        arr = arr.astype(np.float32 if arr.dtype.itemsize < 4 else np.float64)
+        # float16 and >f4 become float32; >f8 and long double become float64
+        arr = arr.astype(np.float32 if arr.dtype.itemsize <= 4 else np.float64)
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -127,7 +173,7 @@ def as_label_array(y, name: str, func: str, *, n_classes: int, shape: tuple[int,
     Whole-valued floats (``3.0``) are accepted; fractional values, NaN, and labels
     outside ``[0, n_classes)`` raise ``ValueError``.
     """
-    arr = np.asarray(y) if not isinstance(y, np.ndarray) else y
+    arr = as_plain_array(y, name, func)
     if arr.dtype.kind not in "iuf" or arr.dtype.kind == "b":
         raise TypeError(f"{func}: {name} must hold integer class labels, got dtype {arr.dtype}")
     if arr.shape != tuple(shape):
@@ -173,6 +219,31 @@ def check_dout(dout, shape: tuple[int, ...], func: str, name: str = "dout"):
             f"{fmt_shape(shape)}, got {fmt_shape(arr.shape)}"
         )
     return arr
+
+
+def check_nonzero_sizes(arr: np.ndarray, axes, name: str, func: str):
+    """Raise ``ValueError`` if an axis that must not be empty has length 0.
+
+    ``axes`` names every axis of ``arr`` in order (``("F", "C", "KH", "KW")``); an axis
+    named ``""`` may be empty (the batch: an empty batch gives an empty result). Message::
+
+        conv2d_forward: w has KH = 0 (w: (4, 3, 0, 3), axes (F, C, KH, KW)); expected KH >= 1
+    """
+    for size, axis in zip(arr.shape, axes, strict=True):
+        if axis and size == 0:
+            labels = ", ".join(a or "N" for a in axes)
+            raise ValueError(
+                f"{func}: {name} has {axis} = 0 ({name}: {fmt_shape(arr.shape)}, axes "
+                f"({labels})); expected {axis} >= 1"
+            )
+
+
+def loss_value(total: float, dtype: np.dtype):
+    """A loss as the contract returns it: a Python float for float64 logits, else a 0-d
+    array of the logits' dtype (a Python float cannot carry float32)."""
+    if np.dtype(dtype) == np.float64:
+        return float(total)
+    return np.asarray(total, dtype=dtype)
 
 
 def check_int(value, name: str, func: str, *, minimum: int | None = None) -> int:

@@ -1,8 +1,10 @@
 """Elementwise activations of hidden layers: tanh and ReLU.
 
 Each is an op pair ``*_forward(z) -> (out, cache)`` and ``*_backward(dy, cache) -> dz``.
-Both backward rules reuse the forward's output: ``tanh' = 1 - tanh²`` and
-``relu'(z) = 1`` where the output is positive, ``0`` elsewhere (at exactly 0 too).
+The tanh backward reuses the forward's output, ``tanh' = 1 - tanh²``; the ReLU backward
+uses the mask of positive inputs, ``relu'(z) = 1`` where ``z > 0``, ``0`` elsewhere (at
+exactly 0 too). Neither cache shares memory with the returned array, so a caller who
+writes into it (an in-place ReLU, ``out *= 2``) does not change the gradient.
 The sigmoid pair lives in :mod:`mathgrad.sigmoid`.
 """
 
@@ -23,7 +25,7 @@ __all__ = [
 
 
 class TanhCache(NamedTuple):
-    """What :func:`tanh_backward` needs: the forward's output ``t = tanh(z)``."""
+    """What :func:`tanh_backward` needs: the forward's output ``t = tanh(z)``, a copy."""
 
     t: np.ndarray
 
@@ -41,11 +43,11 @@ def tanh_forward(z):
     t : ndarray of the shape and dtype of ``z``
         ``tanh(z)``.
     cache : TanhCache
-        Holds ``t``, which the backward reuses.
+        Holds a copy of ``t``, which the backward reuses (the caller may write into ``t``).
     """
     z = as_float_array(z, "z", "tanh_forward")
     t = np.tanh(z)
-    return t, TanhCache(t)
+    return t, TanhCache(t.copy())
 
 
 def tanh_backward(dy, cache):
@@ -69,9 +71,10 @@ def tanh_backward(dy, cache):
 
 
 class ReluCache(NamedTuple):
-    """What :func:`relu_backward` needs: the forward's output ``y = max(z, 0)``."""
+    """What :func:`relu_backward` needs: where the input was positive, and its dtype."""
 
-    y: np.ndarray
+    positive: np.ndarray  # bool, z > 0
+    dtype: np.dtype
 
 
 def relu_forward(z):
@@ -86,11 +89,11 @@ def relu_forward(z):
     -------
     y : ndarray of the shape and dtype of ``z``
     cache : ReluCache
-        Holds ``y``; ``y > 0`` exactly where ``z > 0``.
+        The boolean mask ``z > 0`` (an eighth of ``y``'s memory in float64) and the dtype.
     """
     z = as_float_array(z, "z", "relu_forward")
     y = np.maximum(z, 0)
-    return y, ReluCache(y)
+    return y, ReluCache(z > 0, y.dtype)
 
 
 def relu_backward(dy, cache):
@@ -110,6 +113,6 @@ def relu_backward(dy, cache):
     dz : ndarray of the shape and dtype of ``z``
     """
     func = "relu_backward"
-    y = check_cache(cache, ReluCache, func).y
-    dy = check_dout(dy, y.shape, func, name="dy")
-    return np.where(y > 0, dy, 0).astype(y.dtype, copy=False)
+    positive, dtype = check_cache(cache, ReluCache, func)
+    dy = check_dout(dy, positive.shape, func, name="dy")
+    return np.where(positive, dy, 0).astype(dtype, copy=False)

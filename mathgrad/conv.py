@@ -26,6 +26,7 @@ from ._validation import (
     check_cache,
     check_dout,
     check_int_pair,
+    check_nonzero_sizes,
     fmt_shape,
 )
 
@@ -59,6 +60,8 @@ def _check_conv_args(x, w, b, stride, padding, func):
     b = as_float_array(b, "b", func, ndim=1)
     sh, sw = check_int_pair(stride, "stride", func, minimum=1)
     ph, pw = check_int_pair(padding, "padding", func, minimum=0)
+    check_nonzero_sizes(w, ("F", "C", "KH", "KW"), "w", func)
+    check_nonzero_sizes(x, ("", "C", "H", "W"), "x", func)
     if w.shape[1] != x.shape[1]:
         raise ValueError(
             f"{func}: w has {w.shape[1]} input channels but x has {x.shape[1]} "
@@ -219,9 +222,10 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     Parameters
     ----------
     x : array_like of shape (N, C, H, W)
-        Input batch.
+        Input batch. ``N = 0`` gives an empty output (and zero ``dw``, ``db``); ``C``,
+        ``H``, ``W`` must be at least 1 (``ValueError`` naming ``x``).
     w : array_like of shape (F, C, KH, KW)
-        Filters.
+        Filters; every size at least 1 (an empty kernel raises ``ValueError`` naming ``w``).
     b : array_like of shape (F,)
         Biases, one per filter.
     stride : int or pair of int, default 1
@@ -418,9 +422,16 @@ def conv2d_backward_loop(dy, cache):
 
 
 def _check_input_shape(input_shape, func):
+    """A value of the wrong kind is a ``TypeError``, a sequence of the wrong length or
+    with a size < 1 a ``ValueError``."""
     if isinstance(input_shape, np.ndarray):
         input_shape = input_shape.tolist()
-    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3:
+    if not isinstance(input_shape, (tuple, list)):
+        raise TypeError(
+            f"{func}: input_shape must be a tuple of 3 ints (C, H, W), got "
+            f"{type(input_shape).__name__} {input_shape!r}"
+        )
+    if len(input_shape) != 3:
         raise ValueError(
             f"{func}: input_shape must be a tuple of 3 ints (C, H, W), got {input_shape!r}"
         )
@@ -442,9 +453,10 @@ def conv2d_as_linear(w, input_shape, stride=1, padding=0):
     Parameters
     ----------
     w : array_like of shape (F, C, KH, KW)
-        Filters.
+        Filters, every size at least 1.
     input_shape : tuple of 3 ints
-        ``(C, H, W)`` of one input sample.
+        ``(C, H, W)`` of one input sample, each at least 1; a value that is not a
+        sequence raises ``TypeError``.
     stride, padding : int or pair of int
         As in :func:`conv2d_forward`.
 
@@ -460,6 +472,7 @@ def conv2d_as_linear(w, input_shape, stride=1, padding=0):
     """
     func = "conv2d_as_linear"
     w = as_float_array(w, "w", func, ndim=4)
+    check_nonzero_sizes(w, ("F", "C", "KH", "KW"), "w", func)
     c, h, wd = _check_input_shape(input_shape, func)
     sh, sw = check_int_pair(stride, "stride", func, minimum=1)
     ph, pw = check_int_pair(padding, "padding", func, minimum=0)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_float_array, check_cache, check_dout, fmt_shape
+from ._validation import as_float_array, as_plain_array, check_cache, check_dout, fmt_shape
 
 __all__ = [
     "embedding_backward",
@@ -35,7 +35,7 @@ def _check_ids(ids, n_rows, func):
     """Integer ids of any shape with values in ``[0, n_rows)``, returned as ``intp``."""
     if isinstance(ids, (str, bytes, dict, set)) or ids is None:
         raise TypeError(f"{func}: ids must be an integer array, got {type(ids).__name__}")
-    arr = ids if isinstance(ids, np.ndarray) else np.asarray(ids)
+    arr = as_plain_array(ids, "ids", func)
     if arr.dtype.kind not in "iu":
         raise TypeError(
             f"{func}: ids must hold integers (row indices into weight), got dtype "

@@ -59,7 +59,8 @@ def numerical_gradient(f, x, eps=1e-6):
     Parameters
     ----------
     f : callable
-        ``f(x) -> float``; called with a perturbed copy of ``x``.
+        ``f(x) -> float``; called with a perturbed copy of ``x``, a plain ndarray (also
+        when ``x`` is an ``np.matrix`` or another subclass).
     x : array_like
         The point at which to differentiate. Left as it was.
     eps : float, default 1e-6
@@ -194,8 +195,16 @@ class GradcheckReport:
 def _prepare(forward, backward, inputs, func: str, tol):
     _check_callable(forward, "forward", func)
     _check_callable(backward, "backward", func)
-    if isinstance(inputs, np.ndarray) or not isinstance(inputs, (tuple, list)):
-        inputs = (inputs,)
+    if not isinstance(inputs, (tuple, list)):
+        got = (
+            f"an array of shape {fmt_shape(np.shape(inputs))}"
+            if isinstance(inputs, np.ndarray)
+            else type(inputs).__name__
+        )
+        raise TypeError(
+            f"{func}: inputs must be a tuple of the arrays to differentiate, got {got}; "
+            "for a single input x pass (x,)"
+        )
     if len(inputs) == 0:
         raise ValueError(f"{func}: inputs must hold at least one array, got an empty tuple")
     arrays = tuple(as_float_array(x, f"inputs[{i}]", func) for i, x in enumerate(inputs))
@@ -244,7 +253,27 @@ def _analytic(backward, dout, cache, n, func):
     return [np.asarray(g, dtype=np.float64) for g in grads]
 
 
-def gradcheck(forward, backward, inputs, *, eps=1e-6, tol=1e-7, seed=0, **options):
+def _merge_options(options, extra, func):
+    """The forward's options: the ``options`` dict together with the extra keywords."""
+    if options is None:
+        return extra
+    if not isinstance(options, dict):
+        raise TypeError(
+            f"{func}: options must be a dict of keyword arguments for forward, got "
+            f"{type(options).__name__}"
+        )
+    both = sorted(set(options) & set(extra))
+    if both:
+        raise ValueError(
+            f"{func}: {', '.join(both)} given both in options and as keyword arguments; "
+            "give each once"
+        )
+    return {**options, **extra}
+
+
+def gradcheck(
+    forward, backward, inputs, *, eps=1e-6, tol=1e-7, seed=0, options=None, **extra_options
+):
     """Compare an op's analytic gradients with central finite differences.
 
     Draws a random upstream gradient ``dout`` (seeded), runs
@@ -258,15 +287,20 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, tol=1e-7, seed=0, **option
     backward : callable
         ``backward(dout, cache) -> grads``: one array, or a tuple in input order.
     inputs : tuple of array_like
-        The arrays to differentiate (a single array is accepted too). Not modified.
+        The arrays to differentiate, ``(x,)`` for one input (a list works too; a bare
+        array raises ``TypeError``). Not modified.
     eps : float, default 1e-6
         Finite-difference step.
     tol : float, default 1e-7
         Largest relative error that passes.
     seed : int, default 0
         Seed of the random ``dout``.
-    **options
-        Passed to ``forward`` unchanged (labels, stride, ...).
+    options : dict, optional
+        Keyword arguments for ``forward``. Needed for an option whose name is also a
+        keyword of this function: batch norm's ``eps`` or dropout's ``seed`` given as
+        plain keywords would set the finite-difference step or the seed of ``dout``.
+    **extra_options
+        Also passed to ``forward`` unchanged (labels, stride, ...).
 
     Returns
     -------
@@ -274,6 +308,7 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, tol=1e-7, seed=0, **option
         ``report.errors`` (one per input), ``report.passed``, ``str(report)``.
     """
     func = "gradcheck"
+    options = _merge_options(options, extra_options, func)
     eps = _check_eps(eps, func)
     arrays, names, op = _prepare(forward, backward, inputs, func, tol)
     rng = np.random.default_rng(seed)
@@ -301,7 +336,16 @@ def gradcheck(forward, backward, inputs, *, eps=1e-6, tol=1e-7, seed=0, **option
 
 
 def directional_gradcheck(
-    forward, backward, inputs, *, n_directions=4, eps=1e-6, tol=1e-7, seed=0, **options
+    forward,
+    backward,
+    inputs,
+    *,
+    n_directions=4,
+    eps=1e-6,
+    tol=1e-7,
+    seed=0,
+    options=None,
+    **extra_options,
 ):
     """Check an op's gradients along random directions (cheap for large inputs).
 
@@ -312,7 +356,7 @@ def directional_gradcheck(
 
     Parameters
     ----------
-    forward, backward, inputs, eps, tol, seed, **options
+    forward, backward, inputs, eps, tol, seed, options, **extra_options
         As in :func:`gradcheck`.
     n_directions : int, default 4
         Directions drawn per input; each input's error is the largest over them.
@@ -324,6 +368,7 @@ def directional_gradcheck(
         directional derivatives, one per direction.
     """
     func = "directional_gradcheck"
+    options = _merge_options(options, extra_options, func)
     eps = _check_eps(eps, func)
     if isinstance(n_directions, bool) or not isinstance(n_directions, numbers.Integral):
         raise TypeError(f"{func}: n_directions must be an integer, got {n_directions!r}")

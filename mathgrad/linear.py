@@ -11,7 +11,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_float_array, check_cache, check_dout, fmt_shape
+from ._validation import (
+    as_float_array,
+    check_cache,
+    check_dout,
+    check_nonzero_sizes,
+    fmt_shape,
+)
 
 __all__ = [
     "linear_backward",
@@ -33,9 +39,10 @@ def linear_forward(x, w, b):
     Parameters
     ----------
     x : array_like of shape (N, D)
-        One sample per row.
+        One sample per row. ``N = 0`` gives an empty ``y`` (and zero ``dw``, ``db``);
+        ``D = 0`` raises ``ValueError``.
     w : array_like of shape (M, D)
-        Weights; ``w[i, j]`` connects input feature ``j`` to output ``i``.
+        Weights; ``w[i, j]`` connects input feature ``j`` to output ``i``. ``M >= 1``.
     b : array_like of shape (M,)
         Biases, one per output.
 
@@ -50,6 +57,8 @@ def linear_forward(x, w, b):
     x = as_float_array(x, "x", func, ndim=2)
     w = as_float_array(w, "w", func, ndim=2)
     b = as_float_array(b, "b", func, ndim=1)
+    check_nonzero_sizes(x, ("", "D"), "x", func)
+    check_nonzero_sizes(w, ("M", "D"), "w", func)
     if w.shape[1] != x.shape[1]:
         raise ValueError(
             f"{func}: w has {w.shape[1]} input features but x has {x.shape[1]} "

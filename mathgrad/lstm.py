@@ -157,7 +157,9 @@ def lstm_forward(x, h0, c0, wx, wh, b):
         np.tanh(ct, out=tc[:, t])
         np.multiply(o, tc[:, t], out=h[:, t])
         h_prev, c_prev = h[:, t], ct
-    return h, LSTMCache(x, h0, c0, wx, wh, gates, c, tc, h, b.dtype)
+    return h, LSTMCache(
+        x, h0, c0, wx, wh, gates, c, tc, h.copy(), b.dtype
+    )  # h.copy(): the caller may write into h
 
 
 def _sweep(dh, cache, record_norms=False):
@@ -308,7 +310,9 @@ def lstm_forward_loop(x, h0, c0, wx, wh, b):
         h[:, t] = o * tc[:, t]
         gates[:, t] = np.concatenate([i, f, g, o], axis=1)
         h_prev, c_prev = h[:, t], c[:, t]
-    return h, LSTMCache(x, h0, c0, wx, wh, gates, c, tc, h, b.dtype)
+    return h, LSTMCache(
+        x, h0, c0, wx, wh, gates, c, tc, h.copy(), b.dtype
+    )  # h.copy(): the caller may write into h
 
 
 def lstm_backward_loop(dh, cache):

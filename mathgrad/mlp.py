@@ -51,7 +51,8 @@ class MLP:
     ----------
     weights : list of ndarray, ``weights[l]`` of shape (n_{l+1}, n_l)
         One matrix per layer, ``(out_features, in_features)``. Stored as given (after
-        conversion to float when integer), never modified by the network.
+        conversion to float when integer; an ``np.matrix`` or other subclass as a plain
+        view of its data), never modified by the network.
     biases : list of ndarray, ``biases[l]`` of shape (n_{l+1},)
         One vector per layer.
     activation : {"sigmoid", "tanh", "relu"}, default "sigmoid"
@@ -60,7 +61,8 @@ class MLP:
     Attributes
     ----------
     weights : list of ndarray
-        The weight matrices, as passed (floating arrays are not copied).
+        The weight matrices, as passed (floating arrays are not copied, subclasses are
+        viewed as plain arrays).
     biases : list of ndarray
         The bias vectors, as passed.
     activation : str
@@ -186,6 +188,7 @@ class MLP:
         Parameters
         ----------
         x : array_like of shape (N, n_0)
+            ``N = 0`` gives empty logits (and zero gradients in :meth:`backward`).
 
         Returns
         -------

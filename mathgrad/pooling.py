@@ -92,9 +92,10 @@ def maxpool2d_forward(x, kernel_size, stride=None):
     Parameters
     ----------
     x : array_like of shape (N, C, H, W)
-        Input; integer input becomes float64.
+        Input; integer input becomes float64. ``N = 0`` or ``C = 0`` gives an empty
+        output (no window to pool); ``H``, ``W`` must be at least the kernel's size.
     kernel_size : int or pair of int
-        Window size ``(KH, KW)``; an int means a square window.
+        Window size ``(KH, KW)``, each at least 1; an int means a square window.
     stride : int or pair of int, optional
         Step ``(sh, sw)`` between windows; defaults to the kernel size.
 

@@ -22,6 +22,7 @@ from ._validation import (
     check_cache,
     check_dout,
     check_int,
+    check_nonzero_sizes,
     fmt_shape,
 )
 
@@ -42,7 +43,7 @@ class RNNCache(NamedTuple):
     h0: np.ndarray  # (N, H)
     wx: np.ndarray  # (H, D)
     wh: np.ndarray  # (H, H)
-    h: np.ndarray  # (N, T, H), the forward output
+    h: np.ndarray  # (N, T, H), a copy of the forward output
     b_dtype: np.dtype
 
 
@@ -58,6 +59,8 @@ def _check_rnn_args(x, h0, wx, wh, b, func):
             f"{func}: x must hold at least one time step, got shape {fmt_shape(x.shape)} "
             "(N, T, D) with T = 0"
         )
+    check_nonzero_sizes(x, ("", "T", "D"), "x", func)
+    check_nonzero_sizes(h0, ("", "H"), "h0", func)
     if h0.shape[0] != n:
         raise ValueError(
             f"{func}: h0 has {h0.shape[0]} rows but x has batch size {n} "
@@ -91,9 +94,11 @@ def rnn_forward(x, h0, wx, wh, b):
     Parameters
     ----------
     x : array_like of shape (N, T, D)
-        Inputs, batch first: ``x[:, t]`` is the input at step ``t``.
+        Inputs, batch first: ``x[:, t]`` is the input at step ``t``. ``N = 0`` gives an
+        empty ``h`` (and zero weight gradients); ``T = 0`` and ``D = 0`` raise
+        ``ValueError``.
     h0 : array_like of shape (N, H)
-        Initial hidden state.
+        Initial hidden state; ``H = 0`` raises ``ValueError``.
     wx : array_like of shape (H, D)
         Input-to-hidden weights.
     wh : array_like of shape (H, H)
@@ -107,7 +112,8 @@ def rnn_forward(x, h0, wx, wh, b):
         Every hidden state, ``h[:, t] = tanh(x[:, t] @ wx.T + h[:, t-1] @ wh.T + b)``
         with ``h[:, -1]`` read as ``h0``; dtype ``np.result_type`` of the inputs.
     cache : RNNCache
-        ``x``, ``h0``, ``wx``, ``wh``, ``h`` and the bias dtype.
+        ``x``, ``h0``, ``wx``, ``wh``, a copy of ``h`` (the caller may write into the
+        returned one) and the bias dtype.
     """
     x, h0, wx, wh, b = _check_rnn_args(x, h0, wx, wh, b, "rnn_forward")
     dtype = np.result_type(x, h0, wx, wh, b)
@@ -126,7 +132,7 @@ def rnn_forward(x, h0, wx, wh, b):
         prev = h[:, t]
         prev += z
         np.tanh(prev, out=prev)
-    return h, RNNCache(x, h0, wx, wh, h, b.dtype)
+    return h, RNNCache(x, h0, wx, wh, h.copy(), b.dtype)
 
 
 def _sweep(dh, cache, truncate, record_totals=False):
@@ -305,7 +311,7 @@ def rnn_forward_loop(x, h0, wx, wh, b):
     for t in range(steps):
         h[:, t] = np.tanh(x[:, t] @ wx.T + prev @ wh.T + b)
         prev = h[:, t]
-    return h, RNNCache(x, h0, wx, wh, h, b.dtype)
+    return h, RNNCache(x, h0, wx, wh, h.copy(), b.dtype)
 
 
 def rnn_backward_loop(dh, cache, truncate=None):

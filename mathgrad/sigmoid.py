@@ -14,7 +14,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validation import as_float_array, check_cache, check_dout, check_shape, fmt_shape
+from ._validation import (
+    as_float_array,
+    check_cache,
+    check_dout,
+    check_shape,
+    fmt_shape,
+    loss_value,
+)
 
 __all__ = [
     "binary_cross_entropy_backward",
@@ -53,7 +60,7 @@ def sigmoid(z):
 
 
 class SigmoidCache(NamedTuple):
-    """What ``sigmoid_backward`` needs: the output ``s``."""
+    """What ``sigmoid_backward`` needs: the output ``s``, a copy."""
 
     s: np.ndarray
 
@@ -69,10 +76,11 @@ def sigmoid_forward(z):
     -------
     s : ndarray of the shape and floating dtype of ``z``
     cache : SigmoidCache
-        ``(s,)``: the backward rule reuses the output.
+        ``(s,)``: the backward rule reuses the output; a copy, so that the caller may
+        write into the returned ``s``.
     """
     s = _sigmoid(as_float_array(z, "z", "sigmoid_forward"))
-    return s, SigmoidCache(s)
+    return s, SigmoidCache(s.copy())
 
 
 def sigmoid_backward(ds, cache):
@@ -119,8 +127,9 @@ def binary_cross_entropy_forward(logits, target):
 
     Returns
     -------
-    loss : numpy floating scalar of the logits' dtype
-        The mean over all ``n = logits.size`` entries.
+    loss : float or 0-d ndarray
+        The mean over all ``n = logits.size`` entries: a Python ``float`` for float64
+        (and integer) logits, a 0-d float32 array for float32 logits.
     cache : BinaryCrossEntropyCache
         ``(s, target)``.
     """
@@ -139,7 +148,7 @@ def binary_cross_entropy_forward(logits, target):
             f"{func}: target must hold probabilities in [0, 1], got {y[idx]:g} at index {idx}"
         )
     terms = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    loss = z.dtype.type(np.sum(terms, dtype=np.float64) / z.size)
+    loss = loss_value(np.sum(terms, dtype=np.float64) / z.size, z.dtype)
     return loss, BinaryCrossEntropyCache(_sigmoid(z), y)
 
 

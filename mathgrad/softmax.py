@@ -22,6 +22,7 @@ from ._validation import (
     check_int,
     check_shape,
     fmt_shape,
+    loss_value,
 )
 
 __all__ = [
@@ -95,7 +96,8 @@ def softmax(z, axis=-1):
     Parameters
     ----------
     z : array_like of shape (..., K, ...)
-        Logits; int and bool input become float64.
+        Logits; int and bool input become float64. ``K >= 1`` (else ``ValueError``);
+        the other axes may be empty, giving an empty result.
     axis : int, default -1
         The axis of the ``K`` classes.
 
@@ -118,7 +120,8 @@ def log_softmax(z, axis=-1):
     Parameters
     ----------
     z : array_like of shape (..., K, ...)
-        Logits; int and bool input become float64.
+        Logits; int and bool input become float64. ``K >= 1`` (else ``ValueError``);
+        the other axes may be empty, giving an empty result.
     axis : int, default -1
         The axis of the ``K`` classes.
 
@@ -138,7 +141,7 @@ def softmax_jacobian(z):
     Parameters
     ----------
     z : array_like of shape (..., K)
-        Logits.
+        Logits, ``K >= 1``; the leading axes may be empty.
 
     Returns
     -------
@@ -153,7 +156,7 @@ def softmax_jacobian(z):
 
 
 class SoftmaxCache(NamedTuple):
-    """What ``softmax_backward`` needs: the output ``p`` and the softmax axis."""
+    """What ``softmax_backward`` needs: the output ``p`` (a copy) and the softmax axis."""
 
     p: np.ndarray
     axis: int
@@ -165,7 +168,7 @@ def softmax_forward(z, axis=-1):
     Parameters
     ----------
     z : array_like of shape (..., K, ...)
-        Logits.
+        Logits, ``K >= 1``; the other axes may be empty, giving an empty result.
     axis : int, default -1
         The axis of the ``K`` classes.
 
@@ -174,13 +177,13 @@ def softmax_forward(z, axis=-1):
     p : ndarray of the shape and floating dtype of ``z``
         The softmax.
     cache : SoftmaxCache
-        ``(p, axis)``.
+        ``(p, axis)``, with a copy of ``p``: the caller may write into the returned one.
     """
     func = "softmax_forward"
     z = as_float_array(z, "z", func)
     axis = _check_axis(axis, z, func)
     p = _softmax(z, axis)
-    return p, SoftmaxCache(p, axis)
+    return p, SoftmaxCache(p.copy(), axis)
 
 
 def softmax_backward(dp, cache):
@@ -265,8 +268,9 @@ def cross_entropy_forward(logits, target):
 
     Returns
     -------
-    loss : numpy floating scalar of the logits' dtype
-        ``np.float64`` (a Python ``float``) or ``np.float32``.
+    loss : float or 0-d ndarray
+        A Python ``float`` for float64 (and integer) logits, a 0-d float32 array for
+        float32 logits.
     cache : CrossEntropyCache
         ``(p, target)``.
     """
@@ -292,7 +296,7 @@ def cross_entropy_forward(logits, target):
         # y * logp only where y > 0: 0 * log p stays 0 even if log p were -inf
         terms = np.multiply(y, logp, out=np.zeros(logp.shape, np.float64), where=y != 0)
         total = -np.sum(terms, dtype=np.float64)
-    loss = logits.dtype.type(total / n)
+    loss = loss_value(total / n, logits.dtype)
     p /= s  # the softmax, in place
     return loss, CrossEntropyCache(p, y)
 

@@ -161,3 +161,11 @@ def test_gradcheck_catches_tanh_instead_of_its_derivative(rng):
         return dy * cache.t
 
     assert not gradcheck(tanh_forward, wrong_backward, (z,)).passed
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_empty_input_gives_empty_results(name):
+    forward, backward, _ = OPS[name]
+    y, cache = forward(np.zeros((0, 3)))
+    assert y.shape == (0, 3)
+    assert backward(np.zeros((0, 3)), cache).shape == (0, 3)

@@ -57,7 +57,7 @@ def test_repeated_ids_add_in_position_order(rng, pattern):
 def test_gradcheck(rng):
     ids = np.array([[0, 2, 2, 3], [3, 3, 0, 2]])
     report = gradcheck(
-        lambda w: embedding_forward(ids, w), embedding_backward, rng.standard_normal((5, 3))
+        lambda w: embedding_forward(ids, w), embedding_backward, (rng.standard_normal((5, 3)),)
     )
     assert report.passed, str(report)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import mathgrad as mg
 from mathgrad import (
     directional_gradcheck,
     gradcheck,
@@ -171,3 +172,52 @@ def test_numerical_gradient_rejects_a_step_lost_to_rounding():
     ):
         numerical_gradient(lambda v: float(v.sum()), x, eps=1e-9)
     np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("check", [gradcheck, directional_gradcheck])
+@pytest.mark.parametrize(
+    ("inputs", "got"),
+    [
+        (np.ones((2, 3)), r"an array of shape \(2, 3\)"),
+        (np.float64(2.0), "float64"),
+        (2.0, "float"),
+        (None, "NoneType"),
+    ],
+)
+def test_inputs_that_are_not_a_tuple_raise_type_error(check, inputs, got):
+    # a bare array was taken as one input: a (2, 3) array is not the tuple of its rows
+    name = check.__name__
+    with pytest.raises(
+        TypeError,
+        match=rf"^{name}: inputs must be a tuple of the arrays to differentiate, got {got}; "
+        r"for a single input x pass \(x,\)$",
+    ):
+        check(square_forward, square_backward, inputs)
+
+
+@pytest.mark.parametrize("check", [mg.gradcheck, mg.directional_gradcheck])
+def test_options_dict_reaches_forward_options_named_like_gradchecks_own(check, rng):
+    x = rng.standard_normal((4, 3))
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    seen = {}
+
+    def forward(x, gamma, beta, eps=1e-5):
+        seen["eps"] = eps
+        return mg.batchnorm_forward(x, gamma, beta, eps=eps)
+
+    report = check(forward, mg.batchnorm_backward, (x, gamma, beta), options={"eps": 0.1})
+    assert report.passed, str(report)
+    assert seen["eps"] == 0.1  # the op's eps, not the finite-difference step
+
+    y = rng.standard_normal((50, 40))
+    report = check(mg.dropout_forward, mg.dropout_backward, (y,), options={"p": 0.3, "seed": 7})
+    assert report.passed, str(report)  # one mask for every call: the seed reached dropout
+
+
+@pytest.mark.parametrize("check", [mg.gradcheck, mg.directional_gradcheck])
+def test_options_dict_errors(check, rng):
+    x = (rng.standard_normal((2, 3)),)
+    with pytest.raises(TypeError, match=check.__name__ + ": options must be a dict"):
+        check(mg.softmax_forward, mg.softmax_backward, x, options=[("axis", 0)])
+    with pytest.raises(ValueError, match=check.__name__ + ": axis given both in options"):
+        check(mg.softmax_forward, mg.softmax_backward, x, options={"axis": 0}, axis=0)

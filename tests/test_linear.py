@@ -155,3 +155,35 @@ def test_gradcheck_catches_transposed_and_scaled_gradients(rng):
 
     assert not gradcheck(linear_forward, transposed, inputs).passed
     assert not gradcheck(linear_forward, scaled, inputs).passed
+
+
+def test_an_empty_batch_gives_an_empty_output_and_zero_parameter_gradients(rng):
+    x, w, b = np.zeros((0, 3)), rng.standard_normal((4, 3)), rng.standard_normal(4)
+    y, cache = linear_forward(x, w, b)
+    assert y.shape == (0, 4)
+    dx, dw, db = linear_backward(np.zeros((0, 4)), cache)
+    assert dx.shape == (0, 3)
+    np.testing.assert_array_equal(dw, np.zeros((4, 3)))  # a sum over no samples
+    np.testing.assert_array_equal(db, np.zeros(4))
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "b", "match"),
+    [
+        (
+            np.zeros((2, 0)),
+            np.zeros((4, 0)),
+            np.zeros(4),
+            r"x has D = 0 \(x: \(2, 0\), axes \(N, D\)\)",
+        ),
+        (
+            np.zeros((2, 3)),
+            np.zeros((0, 3)),
+            np.zeros(0),
+            r"w has M = 0 \(w: \(0, 3\), axes \(M, D\)\)",
+        ),
+    ],
+)
+def test_no_features_or_no_outputs_raise(x, w, b, match):
+    with pytest.raises(ValueError, match=rf"^linear_forward: {match}; expected [DM] >= 1$"):
+        linear_forward(x, w, b)

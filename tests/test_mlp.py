@@ -414,3 +414,12 @@ def test_backward_rejects_bad_input():
         net.backward(np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"^MLP.backward: dlogits contains NaN or infinity"):
         net.backward(np.full((2, 2), np.nan))
+
+
+def test_an_empty_batch_gives_empty_logits_and_zero_gradients():
+    net = MLP.init([3, 4, 2], activation="tanh")
+    assert net.forward(np.zeros((0, 3))).shape == (0, 2)
+    dweights, dbiases = net.backward(np.zeros((0, 2)))
+    for g, w in zip(dweights + dbiases, net.weights + net.biases, strict=True):
+        assert g.shape == w.shape
+        np.testing.assert_array_equal(g, 0)  # a sum over no samples

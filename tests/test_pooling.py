@@ -244,6 +244,7 @@ def test_cache_holds_no_input(rng):
         (np.zeros((1, 1, 4, 4), complex), 2, None, TypeError, r"x must be real"),
         ("abc", 2, None, TypeError, r"x must be an array of real numbers"),
         (np.zeros((1, 1, 4, 4)), 0, None, ValueError, r"kernel_size must be >= 1"),
+        (np.zeros((1, 1, 4, 4)), (2, 0), None, ValueError, r"kernel_size must be >= 1 in each"),
         (np.zeros((1, 1, 4, 4)), 2.0, None, TypeError, r"kernel_size must be an int or a pair"),
         (np.zeros((1, 1, 4, 4)), True, None, TypeError, r"kernel_size must be an int or a pair"),
         (np.zeros((1, 1, 4, 4)), (2, 2, 2), None, ValueError, r"kernel_size .* got 3 values"),
@@ -307,7 +308,7 @@ def test_backward_rejects_other_pairs_cache():
         maxpool2d_backward(np.zeros((1, 1, 2, 2)), cache_loop)
 
 
-# === average pooling =================================================================
+# === average pooling ==========================================================
 
 
 @pytest.mark.parametrize("shape", [(2, 2, 7, 8), (1, 3, 5, 9)])
@@ -465,3 +466,12 @@ def test_avg_backward_validation(forward, backward):
     _, max_cache = maxpool2d_forward(np.zeros((1, 1, 4, 5)), 2)
     with pytest.raises(TypeError, match=name + r": cache must be the second value"):
         backward(np.zeros(out.shape), max_cache)
+
+
+@pytest.mark.parametrize("shape", [(0, 2, 4, 4), (2, 0, 4, 4)])
+@pytest.mark.parametrize("stride", [2, 1])  # non-overlapping and overlapping backward paths
+def test_no_samples_or_no_channels_give_empty_results(shape, stride):
+    y, cache = maxpool2d_forward(np.zeros(shape), 2, stride)
+    assert y.shape == (*shape[:2], 4 // stride - (stride == 1), 4 // stride - (stride == 1))
+    dx = maxpool2d_backward(np.zeros(y.shape), cache)
+    assert dx.shape == shape and dx.dtype == np.float64

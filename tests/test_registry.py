@@ -7,7 +7,14 @@ run over every row:
 * the float64 gradient check at 1e-7,
 * the same check fails when the backward is off by a factor 1.001 (so the check has power),
 * float32 input stays float32 and integer input becomes float64,
-* neither forward nor backward modifies an argument.
+* neither forward nor backward modifies an argument,
+* inputs, options and ``dout`` given as an ndarray subclass, an ``np.matrix`` (2-D ones),
+  an unmasked masked array or in big-endian byte order give plain arrays equal to the
+  plain results (and the dtype's precision); a masked entry raises ``TypeError``,
+* a loss (a 0-d output) is a Python float, or a 0-d float32 array for float32 logits,
+* writing into the returned array does not change what the backward returns.
+
+The public functions that are not op pairs get the same subclass checks from ``NON_OPS``.
 """
 
 from __future__ import annotations
@@ -470,3 +477,287 @@ def test_directional_check_agrees(op):
     inputs = op.make(np.random.default_rng(6))
     report = mg.directional_gradcheck(op.forward, op.backward, inputs, tol=1e-7, **op.options)
     assert report.passed, str(report)
+
+
+# ------------------------------------------------- inputs of every kind, plain results
+
+
+class Sub(np.ndarray):
+    """A trivial ndarray subclass: nothing of its own, yet ``np.maximum`` etc. return it."""
+
+
+def _grads_tuple(grads):
+    return grads if isinstance(grads, tuple) else (grads,)
+
+
+def _run(op, inputs, options, dout):
+    """Forward, then backward with ``dout`` (a function of the output, or a value)."""
+    out, cache = op.forward(*inputs, **options)
+    d = dout(out) if callable(dout) else dout
+    return out, _grads_tuple(op.backward(d, cache))
+
+
+def _draw(op, seed):
+    rng = np.random.default_rng(seed)
+    inputs = op.make(rng)
+    out, _ = op.forward(*inputs, **op.options)
+    dout = rng.standard_normal(np.shape(out)) if np.ndim(out) else 0.7
+    return inputs, dout
+
+
+def _assert_same_plain(result, expected):
+    """``result`` holds plain arrays (or a float where ``expected`` has one), equal exactly."""
+    out, grads = result
+    out_ref, grads_ref = expected
+    assert type(out) is type(out_ref)
+    np.testing.assert_array_equal(out, out_ref)
+    assert len(grads) == len(grads_ref)
+    for g, g_ref in zip(grads, grads_ref, strict=True):
+        assert type(g) is np.ndarray, type(g)
+        np.testing.assert_array_equal(g, g_ref)
+
+
+def _convert(value, how):
+    """An array input, option or dout as another kind of array; other values unchanged."""
+    if not isinstance(value, np.ndarray):
+        return value
+    if how == "subclass":
+        return value.view(Sub)
+    if how == "masked, nothing masked":
+        return np.ma.masked_array(value, mask=np.zeros(value.shape, bool))
+    if how == "matrix":
+        return np.asmatrix(value) if value.ndim == 2 else value
+    return value.astype(how)  # a dtype such as ">f4"
+
+
+@pytest.mark.parametrize("how", ["subclass", "masked, nothing masked"])
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_subclass_inputs_give_plain_equal_results(op, how):
+    inputs, dout = _draw(op, 7)
+    expected = _run(op, inputs, op.options, np.asarray(dout))
+    result = _run(
+        op,
+        tuple(_convert(x, how) for x in inputs),
+        {k: _convert(v, how) for k, v in op.options.items()},
+        _convert(np.asarray(dout), how),
+    )
+    _assert_same_plain(result, expected)
+
+
+def _has_2d(op):
+    inputs, dout = _draw(op, 8)
+    arrays = [*inputs, np.asarray(dout), *op.options.values()]
+    return any(np.ndim(a) == 2 for a in arrays)
+
+
+MATRIX_OPS = [op for op in OPS if _has_2d(op)]
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("op", MATRIX_OPS, ids=[op.name for op in MATRIX_OPS])
+def test_matrix_inputs_give_plain_equal_results(op):
+    # np.matrix: `*` is a matrix product, reductions keep two dimensions, keepdims fails
+    inputs, dout = _draw(op, 8)
+    expected = _run(op, inputs, op.options, np.asarray(dout))
+    result = _run(
+        op,
+        tuple(_convert(x, "matrix") for x in inputs),
+        {k: _convert(v, "matrix") for k, v in op.options.items()},
+        _convert(np.asarray(dout), "matrix"),
+    )
+    _assert_same_plain(result, expected)
+
+
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_masked_entries_raise(op):
+    inputs, dout = _draw(op, 9)
+    masked = np.ma.masked_array(inputs[0], mask=np.zeros(inputs[0].shape, bool))
+    masked.mask.flat[0] = True
+    with pytest.raises(TypeError, match=r"is a masked array with 1 masked entry"):
+        op.forward(masked, *inputs[1:], **op.options)
+    if np.ndim(dout):
+        _, cache = op.forward(*inputs, **op.options)
+        dout = np.ma.masked_array(dout, mask=np.ones(np.shape(dout), bool))
+        with pytest.raises(TypeError, match=r"is a masked array with \d+ masked entr"):
+            op.backward(dout, cache)
+
+
+@pytest.mark.parametrize(("code", "native"), [(">f4", np.float32), (">f8", np.float64)])
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_big_endian_keeps_its_precision(op, code, native):
+    inputs, dout = _draw(op, 10)
+    native_inputs = tuple(x.astype(native) for x in inputs)
+    expected = _run(op, native_inputs, op.options, np.asarray(dout, native))
+    out, grads = _run(
+        op, tuple(x.astype(code) for x in inputs), op.options, np.asarray(dout, code)
+    )
+    assert np.asarray(out).dtype == np.dtype(native)  # native byte order, same precision
+    for g in grads:
+        assert g.dtype == np.dtype(native)
+    _assert_same_plain((out, grads), expected)
+
+
+def _out_ndim(op):
+    inputs, _ = _draw(op, 11)
+    return np.ndim(op.forward(*inputs, **op.options)[0])
+
+
+LOSS_OPS = [op for op in OPS if _out_ndim(op) == 0]
+ARRAY_OPS = [op for op in OPS if _out_ndim(op) > 0]
+
+
+def test_the_losses_are_found():
+    assert {op.forward for op in LOSS_OPS} >= {
+        mg.cross_entropy_forward,
+        mg.binary_cross_entropy_forward,
+    }
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+@pytest.mark.parametrize("op", LOSS_OPS, ids=[op.name for op in LOSS_OPS])
+def test_a_loss_is_a_python_float_or_a_0d_array_of_the_logits_dtype(op, dtype):
+    inputs = tuple(
+        np.round(x * 3).astype(dtype) if dtype == np.int64 else x.astype(dtype)
+        for x in op.make(np.random.default_rng(12))
+    )
+    loss, _ = op.forward(*inputs, **op.options)
+    if dtype == np.float32:
+        assert type(loss) is np.ndarray and loss.shape == () and loss.dtype == np.float32
+    else:
+        assert type(loss) is float
+
+
+def _double(out):
+    out *= 2
+
+
+def _zero(out):
+    out[...] = 0
+
+
+@pytest.mark.parametrize("write", [_double, _zero], ids=["out *= 2", "out[...] = 0"])
+@pytest.mark.parametrize("op", ARRAY_OPS, ids=[op.name for op in ARRAY_OPS])
+def test_writes_into_the_output_do_not_reach_the_backward(op, write):
+    inputs, dout = _draw(op, 13)
+    expected = _run(op, inputs, op.options, dout)[1]
+    out, cache = op.forward(*inputs, **op.options)
+    write(out)  # the caller reuses the output, e.g. an in-place ReLU
+    grads = _grads_tuple(op.backward(dout, cache))
+    for g, g_ref in zip(grads, expected, strict=True):
+        np.testing.assert_array_equal(g, g_ref)
+
+
+# ------------------------------------------- the functions that are not op pairs, likewise
+
+
+def _mlp_all(x, w0, b0, w1, b1, dlogits):
+    net = mg.MLP([w0, w1], [b0, b1], activation="tanh")
+    logits = net.forward(x)
+    dws, dbs = net.backward(dlogits)
+    return (logits, *dws, *dbs, *net.deltas, *net.activations, *net.zs)
+
+
+def _conv_loop(x, w, b, dy):
+    y, cache = mg.conv2d_forward_loop(x, w, b, stride=1, padding=1)
+    return (y, *mg.conv2d_backward_loop(dy, cache))
+
+
+def _pool_loop(x, dy):
+    y, cache = mg.maxpool2d_forward_loop(x, 2)
+    return y, mg.maxpool2d_backward_loop(dy, cache)
+
+
+def _rnn_extras(x, h0, wx, wh, b, dh):
+    h, cache = mg.rnn_forward_loop(x, h0, wx, wh, b)
+    _, cache_v = mg.rnn_forward(x, h0, wx, wh, b)
+    return (
+        h,
+        *mg.rnn_backward_loop(dh, cache),
+        *mg.rnn_backward(dh, cache_v, truncate=1),
+        *mg.rnn_backward_per_step(dh, cache_v),
+        mg.rnn_hidden_grad_norms(dh, cache_v),
+    )
+
+
+def _tanh_sum(v):
+    return float(np.sum(np.tanh(v) * np.arange(v.size).reshape(v.shape)))
+
+
+def _checks(x, w):
+    full = mg.gradcheck(mg.linear_forward, mg.linear_backward, (x, w, np.zeros(len(w))))
+    fast = mg.directional_gradcheck(mg.tanh_forward, mg.tanh_backward, (x,))
+    return (*full.analytic, *full.numerical, *fast.analytic, *fast.numerical)
+
+
+def _non_ops():
+    r = np.random.default_rng(14)
+    z, w = r.standard_normal((3, 4)), r.standard_normal((2, 4))
+    rnn_args = (
+        r.standard_normal((2, 3, 4)),
+        r.standard_normal((2, 3)),
+        r.standard_normal((3, 4)) * 0.4,
+        r.standard_normal((3, 3)) * 0.4,
+        r.standard_normal(3),
+        r.standard_normal((2, 3, 3)),
+    )
+    return {
+        "softmax": (mg.softmax, (z,)),
+        "softmax axis=0": (lambda v: mg.softmax(v, axis=0), (z,)),
+        "log_softmax": (mg.log_softmax, (z,)),
+        "softmax_jacobian": (mg.softmax_jacobian, (z,)),
+        "sigmoid": (mg.sigmoid, (z,)),
+        "sigmoid_to_softmax_logits": (mg.sigmoid_to_softmax_logits, (z,)),
+        "softmax_to_sigmoid_logit": (mg.softmax_to_sigmoid_logit, (z[:, :2],)),
+        "relative_error": (mg.relative_error, (z, z + 1e-3)),
+        "numerical_gradient": (lambda v: mg.numerical_gradient(_tanh_sum, v), (z,)),
+        "gradcheck, directional_gradcheck": (_checks, (z, w)),
+        "conv2d_as_linear": (
+            lambda v: mg.conv2d_as_linear(v, (2, 4, 4), padding=1),
+            (r.standard_normal((3, 2, 2, 2)),),
+        ),
+        "conv2d loop pair": (
+            _conv_loop,
+            (
+                r.standard_normal((2, 2, 4, 4)),
+                r.standard_normal((3, 2, 3, 3)),
+                r.standard_normal(3),
+                r.standard_normal((2, 3, 4, 4)),
+            ),
+        ),
+        "maxpool2d loop pair": (
+            _pool_loop,
+            (_distinct(r, (2, 2, 4, 4)), r.standard_normal((2, 2, 2, 2))),
+        ),
+        "rnn loops, truncation, per step, norms": (_rnn_extras, rnn_args),
+        "MLP tanh": (
+            _mlp_all,
+            (
+                r.standard_normal((3, 4)),
+                r.standard_normal((5, 4)),
+                r.standard_normal(5),
+                r.standard_normal((2, 5)),
+                r.standard_normal(2),
+                r.standard_normal((3, 2)),
+            ),
+        ),
+    }
+
+
+NON_OPS = _non_ops()
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("how", ["subclass", "matrix", ">f4"])
+@pytest.mark.parametrize("name", list(NON_OPS))
+def test_other_functions_give_plain_equal_results_for_any_array_kind(name, how):
+    fn, args = NON_OPS[name]
+    if how == ">f4":  # big-endian float32 computes as native float32
+        args = tuple(a.astype(np.float32) for a in args)
+    expected = fn(*args)
+    result = fn(*(_convert(a, how) for a in args))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    result = result if isinstance(result, tuple) else (result,)
+    for got, want in zip(result, expected, strict=True):
+        assert type(got) is type(want) and type(got) in (np.ndarray, float), type(got)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_array_equal(got, want)

@@ -397,6 +397,8 @@ def _good(rng):
         (3, np.zeros((8, 8, 1)), ValueError, r"wh must have 2 dimensions, got 3"),
         (4, np.zeros((8, 1)), ValueError, r"b must have 1 dimension, got 2"),
         (0, np.zeros((2, 0, 4)), ValueError, r"x must hold at least one time step"),
+        (0, np.zeros((2, 3, 0)), ValueError, r"x has D = 0 \(x: \(2, 3, 0\), axes \(N, T, D\)\)"),
+        (1, np.zeros((2, 0)), ValueError, r"h0 has H = 0 \(h0: \(2, 0\), axes \(N, H\)\); "),
         (
             1,
             np.zeros((3, 8)),
@@ -473,3 +475,16 @@ def test_numpy_integer_truncate_accepted(rng):
         rnn_backward(dh, cache, truncate=np.int64(1)), rnn_backward(dh, cache, 1), strict=True
     ):
         np.testing.assert_array_equal(g, g_ref)
+
+
+@pytest.mark.parametrize("truncate", [None, 0, 2])
+def test_an_empty_batch_gives_empty_states_and_zero_weight_gradients(rng, truncate):
+    x, h0, wx, wh, b = make(rng, 0, 3, 4, 5)
+    h, cache = rnn_forward(x, h0, wx, wh, b)
+    assert h.shape == (0, 3, 5)
+    dx, dh0, dwx, dwh, db = rnn_backward(np.zeros((0, 3, 5)), cache, truncate=truncate)
+    assert dx.shape == (0, 3, 4) and dh0.shape == (0, 5)
+    for g, w in ((dwx, wx), (dwh, wh), (db, b)):  # a sum over no samples
+        assert g.shape == w.shape
+        np.testing.assert_array_equal(g, 0)
+    np.testing.assert_array_equal(rnn_hidden_grad_norms(np.zeros((0, 3, 5)), cache), 0)

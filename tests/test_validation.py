@@ -6,13 +6,16 @@ import pytest
 from mathgrad._validation import (
     as_float_array,
     as_label_array,
+    as_plain_array,
     check_cache,
     check_dout,
     check_int,
     check_int_pair,
+    check_nonzero_sizes,
     check_option,
     check_real,
     check_seed,
+    loss_value,
 )
 
 
@@ -150,3 +153,70 @@ def test_check_seed():
             check_seed(bad, "seed", "f")
     with pytest.raises(ValueError, match="f: seed must be None or an int >= 0, got -1"):
         check_seed(-1, "seed", "f")
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_subclasses_become_plain_views():
+    x = np.arange(6.0).reshape(2, 3)
+    for sub in (x.view(_Sub), np.asmatrix(x), np.ma.masked_array(x)):
+        arr = as_float_array(sub, "x", "f")
+        assert type(arr) is np.ndarray and np.shares_memory(arr, x)
+        np.testing.assert_array_equal(arr, x)
+    labels = as_label_array(np.array([0, 2]).view(_Sub), "y", "f", n_classes=3, shape=(2,))
+    assert type(labels) is np.ndarray
+
+
+def test_masked_entries_raise_type_error():
+    x = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 1])
+    with pytest.raises(
+        TypeError,
+        match=r"^f: x is a masked array with 2 masked entries \(shape \(3,\)\); mathgrad has "
+        r"no missing values: pass x.filled\(value\)",
+    ):
+        as_float_array(x, "x", "f")
+    with pytest.raises(TypeError, match=r"^f: y is a masked array with 1 masked entry"):
+        as_label_array(np.ma.masked_array([0, 1], mask=[1, 0]), "y", "f", n_classes=3, shape=(2,))
+
+
+@pytest.mark.parametrize(
+    ("code", "native"),
+    [(">f4", np.float32), ("<f4", np.float32), (">f8", np.float64), (">f2", np.float32)],
+)
+def test_byte_order_keeps_the_precision(code, native):
+    x = np.array([1.5, -2.25], dtype=code)
+    arr = as_float_array(x, "x", "f")
+    assert arr.dtype == np.dtype(native) and arr.dtype.isnative
+    np.testing.assert_array_equal(arr, [1.5, -2.25])
+
+
+def test_check_nonzero_sizes():
+    check_nonzero_sizes(np.zeros((0, 3)), ("", "D"), "x", "f")  # an empty batch is fine
+    with pytest.raises(
+        ValueError,
+        match=r"^f: w has KH = 0 \(w: \(4, 3, 0, 3\), axes \(F, C, KH, KW\)\); "
+        r"expected KH >= 1$",
+    ):
+        check_nonzero_sizes(np.zeros((4, 3, 0, 3)), ("F", "C", "KH", "KW"), "w", "f")
+    with pytest.raises(ValueError, match=r"^f: x has D = 0 \(x: \(0, 0\), axes \(N, D\)\)"):
+        check_nonzero_sizes(np.zeros((0, 0)), ("", "D"), "x", "f")
+
+
+def test_loss_value():
+    assert type(loss_value(np.float64(0.5), np.float64)) is float
+    v = loss_value(0.5, np.dtype(np.float32))
+    assert type(v) is np.ndarray and v.shape == () and v.dtype == np.float32 and v == 0.5
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_as_plain_array_keeps_the_dtype():
+    ids = np.array([[3, 1]])
+    for value in (ids.view(_Sub), np.asmatrix(ids), np.ma.masked_array(ids), [[3, 1]]):
+        arr = as_plain_array(value, "ids", "f")
+        assert type(arr) is np.ndarray and arr.dtype == ids.dtype
+        np.testing.assert_array_equal(arr, ids)
+    with pytest.raises(TypeError, match=r"^f: ids is a masked array with 1 masked entry"):
+        as_plain_array(np.ma.masked_array(ids, mask=[[1, 0]]), "ids", "f")
