@@ -16,6 +16,7 @@ CHAPTERS = [
     "lstm",
     "attention",
     "embedding",
+    "training",
     "api",
     "references",
 ]
@@ -33,4 +34,5 @@ EXECUTED = [
     "lstm",
     "attention",
     "embedding",
+    "training",
 ]
