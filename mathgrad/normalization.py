@@ -124,12 +124,17 @@ def _channel_sum(a):
     return (a.reshape(n * c, length) @ np.ones(length, a.dtype)).reshape(n, c).sum(axis=0)
 
 
+def _row_dot(a, b):
+    """Dot product of each row of ``a`` with the same row of ``b``, both ``(M, D)``: ``(M,)``."""
+    return (a[:, None, :] @ b[:, :, None])[:, 0, 0]  # a batch of 1×1 matmuls, vectorised
+
+
 def _channel_dot(a, b):
     """Sum of ``a · b`` over every axis but ``C``, for two arrays as in :func:`_channel_sum`."""
     if a.ndim == 2:
         return np.einsum("nc,nc->c", a, b)
     n, c, length = a.shape
-    rows = np.einsum("ij,ij->i", a.reshape(n * c, length), b.reshape(n * c, length))
+    rows = _row_dot(a.reshape(n * c, length), b.reshape(n * c, length))
     return rows.reshape(n, c).sum(axis=0)
 
 
@@ -389,7 +394,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
         xh = xhat[rows]
         mu = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (rows,)
         np.subtract(x2[rows], mu[:, None], out=xh)  # centred; normalised in place below
-        var = np.einsum("ij,ij->i", xh, xh) / d
+        var = _row_dot(xh, xh) / d
         inv_std[rows] = 1.0 / np.sqrt(var + eps)
         xh *= inv_std[rows, None]
         np.multiply(xh, gamma_, out=y[rows])
@@ -427,7 +432,7 @@ def layernorm_backward(dy, cache):
         # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
         dxhat = np.multiply(dy2[rows], cache.gamma, out=dx[rows])  # (rows, D)
         mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dxhat.dtype)  # (rows,)
-        mean_dxhat_xhat = np.einsum("ij,ij->i", dxhat, xhat[rows]) / d
+        mean_dxhat_xhat = _row_dot(dxhat, xhat[rows]) / d
         dxhat -= mean_dxhat[:, None]
         dxhat -= xhat[rows] * mean_dxhat_xhat[:, None]
         dxhat *= cache.inv_std[rows, None]
