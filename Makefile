@@ -7,6 +7,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SPHINXOPTS ?=
 PYTESTOPTS ?=
+# Test workers (pytest-xdist): `auto` is one per core; `make test TESTJOBS=0` runs in-process.
+TESTJOBS ?= auto
+# e.g. make bench BENCHOPTS="--quick --json bench.json" (see benchmarks/README.md)
+BENCHOPTS ?=
 
 .PHONY: help test html serve clean bench lint format test-browser
 
@@ -19,25 +23,37 @@ help:
 	@echo "make lint          ruff check and format check"
 	@echo "make clean         remove _build/html (keeps the execution cache)"
 
-$(PY):
-	$(PYTHON) -m venv $(VENV)
+# Checked before every command that needs it (one Python start-up): Python 3.11+ and its
+# venv module first, with a one-line message if either is missing; a half-made .venv is
+# removed and made again (tools/venv.sh).
+$(PY): FORCE
+	@sh tools/venv.sh "$(PYTHON)" "$(VENV)" "$(firstword $(MAKECMDGOALS))"
+
+FORCE:
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
+	@echo "make: installing mathgrad and its test tools (pytest, hypothesis, pytest-xdist, ruff;"
+	@echo "      14 packages) into $(VENV): about 1-2 minutes the first time, then only when"
+	@echo "      pyproject.toml changes"
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
 	touch $@
 
 $(VENV)/.installed-docs: pyproject.toml | $(PY)
+	@echo "make: installing mathgrad and the book's tools (Sphinx, MyST-NB, the book theme,"
+	@echo "      matplotlib, ipykernel; about 90 packages) into $(VENV): about 2-4 minutes the"
+	@echo "      first time, then only when pyproject.toml changes"
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[docs]'
 	touch $@
 
 $(VENV)/.installed-browser: pyproject.toml | $(PY)
+	@echo "make: installing playwright and the test tools into $(VENV) (first use only)"
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test,browser]'
 	touch $@ $(VENV)/.installed-test
 
 # The package tests, plus the tests of the built book when _build/html exists
 # (MATHGRAD_REQUIRE_BOOK=1 makes a missing build an error instead of a skip).
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -m "not browser" $(PYTESTOPTS)
+	$(PY) -m pytest -m "not browser" -n $(TESTJOBS) --durations=10 $(PYTESTOPTS)
 
 # Strict: any warning, broken reference (-n) or failing cell fails the build. Executed
 # notebooks come from the cache in _build/.jupyter_cache, which conf.py keys on the sources
@@ -47,6 +63,8 @@ test: $(VENV)/.installed-test
 # `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
 html: $(VENV)/.installed-docs
 	rm -rf _build/html/reports  # so the reports describe this build only
+	@echo "make: building the book; a chapter runs its code again when it or mathgrad/ changed"
+	@echo "      (the first build runs all of them: a minute or two)"
 	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -W --keep-going -n -q $(SPHINXOPTS) \
 	  || { rm -rf _build/doctrees; echo "make html: the build failed (logs of failing pages: _build/html/reports/)"; exit 1; }
 	@echo "The book is in _build/html/index.html (make serve to preview it)."
@@ -64,7 +82,7 @@ clean:
 	rm -rf _build/html _build/doctrees _build/screenshots
 
 bench: $(VENV)/.installed-test
-	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench.py $(BENCHOPTS)
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check .

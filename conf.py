@@ -61,11 +61,17 @@ math_eqref_format = "({number})"
 nb_execution_mode = "cache"
 nb_execution_timeout = 300
 # With -W --keep-going every notebook runs; a failing cell fails the build and its
-# traceback lands in the log and in _build/html/reports/<page>.err.log.
+# traceback lands in _build/html/reports/<page>.err.log (the terminal gets its summary).
 nb_execution_raise_on_error = False
 nb_execution_show_tb = True
 nb_merge_streams = True
 nb_execution_allow_errors = False
+
+# A quiet build and a readable failure (_ext/mathgrad_build_messages.py): the kernels run
+# with their own IPython profile (no "running over TCP" log lines, no colour codes), and a
+# failing cell is one warning naming docs/<page>.md:<line>, the exception and the report.
+_sys.path.insert(0, str(_ROOT / "_ext"))
+extensions.append("mathgrad_build_messages")
 
 
 def _cache_key() -> str:
