@@ -12,7 +12,7 @@ TESTJOBS ?= auto
 # e.g. make bench BENCHOPTS="--quick --json bench.json" (see benchmarks/README.md)
 BENCHOPTS ?=
 
-.PHONY: help test html serve clean bench lint format test-browser
+.PHONY: help test html serve clean bench lint format test-browser pdf lock
 
 help:
 	@echo "make test          run the test suite (creates .venv on first use)"
@@ -22,6 +22,8 @@ help:
 	@echo "make bench         print the benchmark table"
 	@echo "make lint          ruff check and format check"
 	@echo "make clean         remove _build/html (keeps the execution cache)"
+	@echo "make pdf           build the book as _build/pdf/mathgrad.pdf (needs TeX: XeLaTeX)"
+	@echo "make lock          refresh requirements/docs.txt, the pinned docs stack (UPGRADE=1: newest)"
 
 # Checked before every command that needs it (one Python start-up): Python 3.11+ and its
 # venv module first, with a one-line message if either is missing; a half-made .venv is
@@ -38,11 +40,13 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --disable-pip-version-check -q -e '.[test]'
 	touch $@
 
-$(VENV)/.installed-docs: pyproject.toml | $(PY)
+# The docs stack at the versions pinned in requirements/docs.txt (see `make lock`).
+$(VENV)/.installed-docs: pyproject.toml requirements/docs.txt | $(PY)
 	@echo "make: installing mathgrad and the book's tools (Sphinx, MyST-NB, the book theme,"
-	@echo "      matplotlib, ipykernel; about 90 packages) into $(VENV): about 2-4 minutes the"
-	@echo "      first time, then only when pyproject.toml changes"
-	$(PY) -m pip install --disable-pip-version-check -q -e '.[docs]'
+	@echo "      matplotlib, ipykernel; about 90 packages, at the versions pinned in"
+	@echo "      requirements/docs.txt) into $(VENV): about 2-4 minutes the first time, then"
+	@echo "      only when pyproject.toml or requirements/docs.txt changes"
+	$(PY) -m pip install --disable-pip-version-check -q -c requirements/docs.txt -e '.[docs]'
 	touch $@
 
 $(VENV)/.installed-browser: pyproject.toml | $(PY)
@@ -79,7 +83,7 @@ test-browser: $(VENV)/.installed-browser
 	MATHGRAD_REQUIRE_BROWSER=1 $(PY) -m pytest -m browser tests/test_browser.py $(PYTESTOPTS)
 
 clean:
-	rm -rf _build/html _build/doctrees _build/screenshots
+	rm -rf _build/html _build/doctrees _build/screenshots _build/latex _build/doctrees-latex _build/pdf
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench.py $(BENCHOPTS)
@@ -91,3 +95,19 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
+
+# -- PDF and pinned versions (issue 12) ----------------------------------------------------
+
+# The whole book as one PDF through Sphinx's LaTeX builder and XeLaTeX (tools/build_pdf.py:
+# strict like `make html`, and it fails on any glyph missing from the fonts). Installs
+# nothing: without TeX it prints the apt-get line to run.
+pdf: $(VENV)/.installed-docs
+	$(PY) tools/build_pdf.py _build/pdf
+
+# requirements/docs.txt pins the docs stack for every build of the book (`make html`, Read
+# the Docs, the GitHub workflow). It is written by uv from pyproject.toml's docs extra,
+# for every platform and Python >= 3.11.7; existing pins are kept unless UPGRADE=1.
+lock: $(VENV)/.installed-docs
+	$(PY) -m pip install --disable-pip-version-check -q "uv>=0.13"
+	$(PY) -m uv pip compile pyproject.toml --extra docs --universal --python-version 3.11.7 \
+	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o requirements/docs.txt

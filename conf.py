@@ -20,7 +20,26 @@ _ROOT = _pathlib.Path(__file__).resolve().parent
 project = "mathgrad"
 author = "the mathgrad authors"
 copyright = "2026, the mathgrad authors"
-release = _metadata.version("mathgrad")
+
+
+def _version() -> str:
+    """mathgrad.__version__, read from the source: the one place the version is written
+    (pyproject.toml reads it too, so the package, the distribution and the book agree)."""
+    import ast
+
+    init = _ROOT / "mathgrad" / "__init__.py"
+    if not init.is_file():  # a book built outside the repository: the installed package
+        return _metadata.version("mathgrad")
+    tree = ast.parse(init.read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__version__" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise RuntimeError("mathgrad/__init__.py does not set __version__")
+
+
+release = _version()
 
 # -- Extensions --------------------------------------------------------------------------
 
@@ -163,6 +182,109 @@ mathjax3_config = {"tex": {"tags": "none"}, "chtml": {"matchFontHeight": False}}
 # _ext/mathgrad_fignumbers.py restarts figure numbers at 1 on every page, as equations do.
 _sys.path.insert(0, str(_ROOT / "_ext"))
 extensions += ["mathgrad_fignumbers"]
+
+# -- Build infrastructure (issue 12: parallel execution, PDF, notebooks, reading aids) ----
+# Local extensions live in _ext/ (on sys.path: see the block above).
+
+# Cold builds execute the notebooks in a pool of processes (one per core) before Sphinx
+# reads them, into the same execution cache; see _ext/mathgrad_parallel.py.
+extensions += ["mathgrad_parallel"]
+
+# -- PDF (make pdf: Sphinx's LaTeX builder, XeLaTeX) --------------------------------------
+# _ext/mathgrad_latex.py makes each part a \part and each page a chapter, and leaves out
+# the source of folded (hide-input) cells. Sections are not numbered (chapters are), so a
+# heading that carries its own number ("5. The converse") is numbered once. DejaVu Sans
+# Mono has every character the code and outputs use (ᵀ, ⊙, δ, ∂), FreeMono does not;
+# WenQuanYi Micro Hei the Chinese of a source's title;
+# tools/build_pdf.py fails the build on any "Missing character" in the log.
+extensions += ["mathgrad_latex"]
+latex_engine = "xelatex"
+latex_documents = [
+    (
+        "index",
+        "mathgrad.tex",
+        "mathgrad: the derivatives of neural networks, derived and checked",
+        author,
+        "manual",
+    )
+]
+latex_toplevel_sectioning = "chapter"
+latex_show_urls = "footnote"
+latex_elements = {
+    "papersize": "a4paper",
+    "pointsize": "10pt",
+    "fontpkg": r"""
+\setmainfont{FreeSerif}[Extension=.otf, UprightFont=*, ItalicFont=*Italic,
+  BoldFont=*Bold, BoldItalicFont=*BoldItalic]
+\setsansfont{DejaVu Sans}
+\setmonofont{DejaVu Sans Mono}[Scale=0.85]
+% The few Chinese characters (a source's title in the references), which
+% _ext/mathgrad_latex.py wraps in \mathgradcjk{...}, in WenQuanYi Micro Hei.
+\newfontfamily\mathgradcjkfont{WenQuanYi Micro Hei}
+\newcommand{\mathgradcjk}[1]{{\mathgradcjkfont #1}}
+""",
+    "preamble": r"\setcounter{secnumdepth}{0}",
+    "sphinxsetup": "verbatimforcewraps, verbatimmaxunderfull=0",
+}
+
+# -- Reading aids (copy buttons, source links, sitemap, OpenGraph) ------------------------
+extensions += [
+    "sphinx.ext.viewcode",
+    "sphinx_copybutton",
+    "sphinxext.opengraph",
+]
+# Copy code, not prompts ("$ ", ">>> ") and not cell outputs.
+copybutton_selector = "div:not(.output) > div.highlight pre"
+copybutton_prompt_text = r"\$ |>>> |\.\.\. "
+copybutton_prompt_is_regexp = True
+copybutton_exclude = ".linenos, .gp, .go"
+
+
+def _base_url() -> str:
+    """The address the book is published at, from the hosting environment.
+
+    Read the Docs sets READTHEDOCS_CANONICAL_URL; the GitHub Pages workflow sets
+    MATHGRAD_BASE_URL. Unset (a local build), there is no sitemap and no og:url.
+    """
+    url = _os.environ.get("READTHEDOCS_CANONICAL_URL") or _os.environ.get("MATHGRAD_BASE_URL")
+    return url.rstrip("/") + "/" if url else ""
+
+
+html_baseurl = _base_url()
+if html_baseurl:  # a sitemap needs absolute addresses
+    extensions += ["sphinx_sitemap"]
+sitemap_url_scheme = "{link}"  # html_baseurl already holds the language and version
+sitemap_excludes = ["search.html", "genindex.html", "py-modindex.html"]
+ogp_site_url = html_baseurl
+ogp_site_name = "mathgrad"
+ogp_social_cards = {"enable": False}  # no generated images (they need matplotlib fonts)
+ogp_enable_meta_description = True
+
+# -- Notebooks: each executed chapter as .ipynb with its outputs --------------------------
+# _ext/mathgrad_notebooks.py writes _sources/<page>.ipynb from the execution cache, with
+# MyST roles and directives rewritten as plain Markdown; the download menu offers it.
+extensions += ["mathgrad_notebooks"]
+
+
+# -- The whole book as a PDF, linked from the front page ----------------------------------
+
+
+def _pdf_link() -> str:
+    """Markdown for the front page: where the PDF of this version of the book is."""
+    if _os.environ.get("READTHEDOCS") == "True":  # Read the Docs builds it (formats: pdf)
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(_os.environ.get("READTHEDOCS_CANONICAL_URL", ""))
+        lang = _os.environ.get("READTHEDOCS_LANGUAGE", "en")
+        ver = _os.environ.get("READTHEDOCS_VERSION", "latest")
+        return f"[download the PDF]({parts.scheme}://{parts.netloc}/_/downloads/{lang}/{ver}/pdf/)"
+    if (_ROOT / "_build" / "pdf" / "mathgrad.pdf").is_file():  # `make pdf` ran first
+        return "{download}`download the PDF <../_build/pdf/mathgrad.pdf>`"
+    return "`make pdf` builds it as `_build/pdf/mathgrad.pdf`"
+
+
+# After `make pdf` the PDF is copied into the site (the GitHub workflow builds it first).
+myst_substitutions["pdf"] = _pdf_link()
 
 
 def _citations_as_list_items(app, pagename, templatename, context, doctree):

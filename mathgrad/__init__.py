@@ -19,6 +19,7 @@ from . import linear as _linear
 from . import lstm as _lstm
 from . import mlp as _mlp
 from . import normalization as _normalization
+from . import optim as _optim
 from . import pooling as _pooling
 from . import rnn as _rnn
 from . import sigmoid as _sigmoid
@@ -33,6 +34,7 @@ from .linear import *  # noqa: F403
 from .lstm import *  # noqa: F403
 from .mlp import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .sigmoid import *  # noqa: F403
@@ -55,6 +57,7 @@ __all__ = [
     *_attention.__all__,
     *_embedding.__all__,
     *_gradcheck.__all__,
+    *_optim.__all__,
 ]
 
 del (
@@ -72,4 +75,5 @@ del (
     _attention,
     _embedding,
     _gradcheck,
+    _optim,
 )

@@ -124,9 +124,9 @@ def embedding_backward(dout, cache):
             sl = slice(end, end + count)
             end += count
             if r == 0:
-                dweight[targets[sl]] = rows[positions[sl]]
+                dweight[targets[sl]] = np.take(rows, positions[sl], axis=0)
             else:
-                dweight[targets[sl]] += rows[positions[sl]]
+                dweight[targets[sl]] += np.take(rows, positions[sl], axis=0)
     return dweight.astype(cache.weight_dtype, copy=False)
 
 

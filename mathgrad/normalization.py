@@ -83,6 +83,15 @@ def _check_affine(x, gamma, beta, eps, func, what):
     return gamma, beta, eps
 
 
+_BLOCK = 1 << 16  # entries a block, so the passes over one block hit cache (L2 or L3)
+
+
+def _row_blocks(shape):
+    """Slices of rows of an ``(M, D)`` array, each about ``_BLOCK`` entries (at least 1 row)."""
+    step = max(1, _BLOCK // max(1, shape[1]))
+    return [slice(i, i + step) for i in range(0, shape[0], step)]
+
+
 def _batch_input(x, func):
     """Validate a batch-norm input: ``x`` of rank 2 or 4 with at least 2 values a feature."""
     x = as_float_array(x, "x", func, ndim=(2, 4))
@@ -115,12 +124,17 @@ def _channel_sum(a):
     return (a.reshape(n * c, length) @ np.ones(length, a.dtype)).reshape(n, c).sum(axis=0)
 
 
+def _row_dot(a, b):
+    """Dot product of each row of ``a`` with the same row of ``b``, both ``(M, D)``: ``(M,)``."""
+    return (a[:, None, :] @ b[:, :, None])[:, 0, 0]  # a batch of 1×1 matmuls, vectorised
+
+
 def _channel_dot(a, b):
     """Sum of ``a · b`` over every axis but ``C``, for two arrays as in :func:`_channel_sum`."""
     if a.ndim == 2:
         return np.einsum("nc,nc->c", a, b)
     n, c, length = a.shape
-    rows = np.einsum("ij,ij->i", a.reshape(n * c, length), b.reshape(n * c, length))
+    rows = _row_dot(a.reshape(n * c, length), b.reshape(n * c, length))
     return rows.reshape(n, c).sum(axis=0)
 
 
@@ -372,13 +386,19 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     dtype = np.result_type(x, gamma, beta)
     d = x.shape[-1]
     x2 = x.reshape(-1, d)  # (M, D)
-    mu = x2 @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (M,)
-    xhat = np.subtract(x2, mu[:, None], dtype=dtype)  # centred; normalised in place below
-    var = np.einsum("ij,ij->i", xhat, xhat) / d
-    inv_std = (1.0 / np.sqrt(var + eps)).astype(dtype, copy=False)
-    xhat *= inv_std[:, None]
-    y = xhat * gamma.astype(dtype, copy=False)
-    y += beta
+    xhat = np.empty(x2.shape, dtype)
+    y = np.empty(x2.shape, dtype)
+    inv_std = np.empty(x2.shape[0], dtype)
+    gamma_, beta_ = gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False)
+    for rows in _row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
+        xh = xhat[rows]
+        mu = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (rows,)
+        np.subtract(x2[rows], mu[:, None], out=xh)  # centred; normalised in place below
+        var = _row_dot(xh, xh) / d
+        inv_std[rows] = 1.0 / np.sqrt(var + eps)
+        xh *= inv_std[rows, None]
+        np.multiply(xh, gamma_, out=y[rows])
+        y[rows] += beta_
     return y.reshape(x.shape), LayerNormCache(xhat, inv_std, gamma.astype(dtype), x.shape)
 
 
@@ -403,14 +423,17 @@ def layernorm_backward(dy, cache):
     xhat = cache.xhat
     d = xhat.shape[1]
     dy2 = dy.astype(xhat.dtype, copy=False).reshape(-1, d)  # (M, D)
-    dbeta = np.ones(dy2.shape[0], dy2.dtype) @ dy2
-    dgamma = np.einsum("ij,ij->j", dy2, xhat)
-    dxhat = dy2 * cache.gamma  # (M, D)
-    mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dxhat.dtype)  # (M,)
-    mean_dxhat_xhat = np.einsum("ij,ij->i", dxhat, xhat) / d
-    # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row, in dx̂'s buffer
-    dx = dxhat
-    dx -= mean_dxhat[:, None]
-    dx -= xhat * mean_dxhat_xhat[:, None]
-    dx *= cache.inv_std[:, None]
+    dx = np.empty(dy2.shape, xhat.dtype)
+    dgamma = np.zeros(d, xhat.dtype)
+    dbeta = np.zeros(d, xhat.dtype)
+    for rows in _row_blocks(dy2.shape):  # blocks of rows small enough to stay in cache
+        dbeta += np.ones(dy2[rows].shape[0], dy2.dtype) @ dy2[rows]
+        dgamma += np.einsum("ij,ij->j", dy2[rows], xhat[rows])
+        # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
+        dxhat = np.multiply(dy2[rows], cache.gamma, out=dx[rows])  # (rows, D)
+        mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dxhat.dtype)  # (rows,)
+        mean_dxhat_xhat = _row_dot(dxhat, xhat[rows]) / d
+        dxhat -= mean_dxhat[:, None]
+        dxhat -= xhat[rows] * mean_dxhat_xhat[:, None]
+        dxhat *= cache.inv_std[rows, None]
     return dx.reshape(cache.x_shape), dgamma, dbeta

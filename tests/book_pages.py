@@ -16,6 +16,7 @@ CHAPTERS = [
     "lstm",
     "attention",
     "embedding",
+    "training",
     "api",
     "references",
 ]
@@ -34,4 +35,5 @@ EXECUTED = [
     "lstm",
     "attention",
     "embedding",
+    "training",
 ]

@@ -70,7 +70,7 @@ def make_env() -> dict:
 @pytest.fixture
 def clone(tmp_path):
     """The files make reads, in a temporary folder (no .venv)."""
-    for name in ("Makefile", "pyproject.toml", "tools/venv.sh"):
+    for name in ("Makefile", "pyproject.toml", "requirements/docs.txt", "tools/venv.sh"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
