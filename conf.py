@@ -225,6 +225,9 @@ latex_elements = {
 """,
     "preamble": r"\setcounter{secnumdepth}{0}",
     "sphinxsetup": "verbatimforcewraps, verbatimmaxunderfull=0",
+    # Sphinx names the contents page after the root page's first toctree caption
+    # ("Part I. ..."); the contents page is "Contents".
+    "tableofcontents": r"\renewcommand{\contentsname}{Contents}\sphinxtableofcontents",
 }
 
 # -- Reading aids (copy buttons, source links, sitemap, OpenGraph) ------------------------
