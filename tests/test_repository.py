@@ -281,7 +281,11 @@ def test_failing_cell_is_reported_by_page_line_and_exception(tmp_path):
     out = r.stdout + r.stderr
     assert "without encryption" not in out and "IPKernelApp" not in out
     assert "\x1b[" not in out
-    first = r.stderr.splitlines()[:3]
+    # libzmq in a kernel being shut down sometimes aborts with this one line on stderr (seen
+    # once in four CI runs); it is a third-party race, not a message of this build, and is
+    # the only line left out here.
+    zmq_abort = re.compile(r"^Assertion failed: .* \(src/signaler\.cpp:\d+\)$")
+    first = [ln for ln in r.stderr.splitlines() if not zmq_abort.match(ln)][:3]
     assert first[0].endswith(
         "docs/index.md:25: WARNING: code cell failed: ZeroDivisionError: division by zero"
     ), first
