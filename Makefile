@@ -12,11 +12,12 @@ TESTJOBS ?= auto
 # e.g. make bench BENCHOPTS="--quick --json bench.json" (see benchmarks/README.md)
 BENCHOPTS ?=
 
-.PHONY: help test html serve clean bench lint format test-browser pdf lock
+.PHONY: help test html gettext serve clean bench lint format test-browser pdf lock
 
 help:
 	@echo "make test          run the test suite (creates .venv on first use)"
 	@echo "make html          build the book into _build/html (creates .venv on first use)"
+	@echo "make gettext       after an English edit: update the Chinese catalogues in locales/"
 	@echo "make serve         serve _build/html on http://127.0.0.1:8000"
 	@echo "make test-browser  check the built book in headless Chromium (after make html)"
 	@echo "make bench         print the benchmark table"
@@ -66,12 +67,22 @@ test: $(VENV)/.installed-test
 # doctrees: the next `make html` re-reads every page and fails again until it is fixed.
 # `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
 html: $(VENV)/.installed-docs
-	rm -rf _build/html/reports  # so the reports describe this build only
+	rm -rf _build/html/reports _build/html/zh_CN/reports  # so the reports describe this build only
 	@echo "make: building the book; a chapter runs its code again when it or mathgrad/ changed"
 	@echo "      (the first build runs all of them: a minute or two)"
 	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -W --keep-going -n -q $(SPHINXOPTS) \
 	  || { rm -rf _build/doctrees; echo "make html: the build failed (logs of failing pages: _build/html/reports/)"; exit 1; }
-	@echo "The book is in _build/html/index.html (make serve to preview it)."
+	@echo "make: building the Chinese edition (same cells, from the execution cache; prose from locales/zh_CN)"
+	$(PY) -m sphinx -b html -c . docs _build/html/zh_CN -d _build/doctrees-zh_CN -D language=zh_CN -W --keep-going -n -q $(SPHINXOPTS) \
+	  || { rm -rf _build/doctrees-zh_CN; echo "make html: the Chinese edition failed (an untranslated entry? see README, Translating)"; exit 1; }
+	@echo "The book is in _build/html/index.html, the Chinese edition in _build/html/zh_CN/index.html (make serve to preview them)."
+
+# After an English edit: extract the prose again (_build/gettext/*.pot) and merge it into
+# locales/zh_CN/LC_MESSAGES/*.po. Changed paragraphs become fuzzy, new ones empty, removed
+# ones obsolete (#~); tests/test_translation.py fails until each is translated.
+gettext: $(VENV)/.installed-docs
+	$(PY) -m sphinx -b gettext -c . docs _build/gettext -d _build/doctrees-gettext -W --keep-going -n -q
+	$(VENV)/bin/sphinx-intl update -p _build/gettext -l zh_CN -d locales
 
 serve:
 	@test -f _build/html/index.html || { echo "No book yet: run make html first."; exit 1; }
@@ -83,7 +94,7 @@ test-browser: $(VENV)/.installed-browser
 	MATHGRAD_REQUIRE_BROWSER=1 $(PY) -m pytest -m browser tests/test_browser.py $(PYTESTOPTS)
 
 clean:
-	rm -rf _build/html _build/doctrees _build/screenshots _build/latex _build/doctrees-latex _build/pdf
+	rm -rf _build/html _build/doctrees _build/doctrees-zh_CN _build/doctrees-gettext _build/gettext _build/screenshots _build/latex _build/doctrees-latex _build/pdf
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench.py $(BENCHOPTS)

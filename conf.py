@@ -304,3 +304,23 @@ def _citations_as_list_items(app, pagename, templatename, context, doctree):
 
 def setup(app):
     app.connect("html-page-context", _citations_as_list_items)
+
+
+# -- The Chinese edition (gettext) ---------------------------------------------------------
+# The prose of every page is translated in locales/zh_CN/LC_MESSAGES/<page>.po (one
+# catalogue per page); code cells and their outputs are not extracted, so both editions
+# run and show the same cells. `make html` builds English into _build/html and Chinese
+# (-D language=zh_CN) into _build/html/zh_CN; `make gettext` refreshes the catalogues.
+locale_dirs = ["../locales/"]  # relative to docs/, the source folder
+gettext_compact = False
+gettext_uuid = False
+gettext_location = False  # entries keep no line numbers: an edit elsewhere changes nothing
+gettext_last_translator = "mathgrad authors"
+gettext_language_team = "mathgrad authors"
+# The gettext builder renders no images by default, so the alt texts of the executed
+# figures would never reach the catalogues; let it pick the figures as the HTML build does.
+nb_mime_priority_overrides = [("gettext", "image/svg+xml", 4), ("gettext", "image/png", 5)]
+# _ext/mathgrad_i18n.py: math stays out of the catalogues, a missing translation is a
+# warning (so the strict build fails), and each page links to the other edition.
+extensions += ["mathgrad_i18n"]
+html_theme_options["article_header_end"] = ["article-header-buttons.html", "language-switch.html"]

@@ -21,8 +21,8 @@ from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
-_PART_PREFIX = re.compile(r"^Part\s+[IVXLC]+\.\s*")
-_APPENDIX_CAPTIONS = {"Reference"}
+# "Part I. " in English, "第一部分 " (or with a full stop or colon) in Chinese
+_PART_PREFIX = re.compile(r"^(Part\s+[IVXLC]+\.|第[一二三四五六七八九十]+部分[.．。:：]?)\s*")
 _TEX_SPECIAL = {c: "\\" + c for c in "&%$#_{}"}
 
 
@@ -44,14 +44,15 @@ def _rearrange_root(app, doctree):
     for wrapper in wrappers:
         wrapper.parent.remove(wrapper)
     intro = nodes.section(ids=["about-this-book"], names=["about this book"])
-    intro += nodes.title("", "About this book")
+    chinese = (app.config.language or "en").startswith("zh")
+    intro += nodes.title("", "关于本书" if chinese else "About this book")
     intro.extend(top.children[1:])
     top.children = top.children[:1]
     top += intro
-    for wrapper in wrappers:
+    for i, wrapper in enumerate(wrappers):
         caption = wrapper[0].get("caption")
         if caption:
-            if caption in _APPENDIX_CAPTIONS:
+            if i == len(wrappers) - 1:  # the last part, "Reference", is the appendix
                 top += nodes.raw("", "\\appendix\n", format="latex")
             name = _escape(_PART_PREFIX.sub("", caption))
             top += nodes.raw("", f"\\part{{{name}}}\n", format="latex")
@@ -88,6 +89,8 @@ class WrapCJK(SphinxPostTransform):
     formats = ("latex",)
 
     def run(self, **kwargs):
+        if (self.config.language or "en").startswith("zh"):
+            return  # xeCJK sets Chinese in the CJK font (see _chinese_pdf)
         for text in list(self.document.findall(nodes.Text)):
             parent = text.parent
             if parent is None or isinstance(parent, (nodes.FixedTextElement, nodes.math)):
@@ -104,8 +107,32 @@ class WrapCJK(SphinxPostTransform):
             parent[index : index + 1] = [p for p in parts if not isinstance(p, nodes.Text) or p]
 
 
+# The Chinese edition's PDF: xeCJK (which Sphinx loads for Chinese) sets every Chinese
+# character in Noto CJK, so WrapCJK is not needed there; Debian: fonts-noto-cjk and
+# texlive-lang-chinese.
+_CHINESE_FONTS = r"""
+\setCJKmainfont{Noto Serif CJK SC}
+\setCJKsansfont{Noto Sans CJK SC}
+\setCJKmonofont{Noto Sans Mono CJK SC}
+"""
+
+
+def _chinese_pdf(app, config):
+    if not (config.language or "en").startswith("zh"):
+        return
+    elements = dict(config.latex_elements)
+    elements["fontpkg"] = elements.get("fontpkg", "") + _CHINESE_FONTS
+    elements["tableofcontents"] = r"\renewcommand{\contentsname}{目录}\sphinxtableofcontents"
+    config.latex_elements = elements
+    config.latex_documents = [
+        (start, target, "mathgrad：神经网络的导数，推导与检验", author, theme)
+        for start, target, _title, author, theme in config.latex_documents
+    ]
+
+
 def setup(app):
     app.connect("doctree-read", _rearrange_root)
+    app.connect("config-inited", _chinese_pdf)
     app.add_post_transform(HideFoldedInputs)
     app.add_post_transform(WrapCJK)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -19,6 +19,7 @@ CHAPTERS = [
     "training",
     "api",
     "references",
+    "glossary",
 ]
 # The chapters that run code: each shows figures and ends with a passing gradient check.
 EXECUTED = [

@@ -81,35 +81,50 @@ def test_chapter_page_offers_its_notebook(name):
 
 # -- The PDF (after `make pdf`; CI builds it) ------------------------------------------------
 
-LATEX = ROOT / "_build" / "latex"
+# Both editions: (LaTeX folder, PDF, title of the front page's chapter, a part's prefix)
+PDFS = {
+    "en": ("latex", "mathgrad.pdf", "About this book", "Part "),
+    "zh_CN": ("latex-zh_CN", "mathgrad-zh_CN.pdf", "关于本书", "第"),
+}
+
+
+@pytest.fixture(scope="module", params=list(PDFS))
+def edition(request):
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def latex_source():
-    tex = LATEX / "mathgrad.tex"
+def latex_source(edition):
+    tex = ROOT / "_build" / PDFS[edition][0] / "mathgrad.tex"
     newest_page = max(p.stat().st_mtime for p in (ROOT / "docs").glob("*.md"))
     if not tex.is_file() or tex.stat().st_mtime < newest_page:
         if os.environ.get("MATHGRAD_REQUIRE_PDF") == "1":
-            pytest.fail("no PDF build of these pages: run `make pdf` first", pytrace=False)
-        pytest.skip("no PDF build of these pages (run `make pdf` first)")
+            pytest.fail(f"no {edition} PDF build of these pages: run `make pdf`", pytrace=False)
+        pytest.skip(f"no {edition} PDF build of these pages (run `make pdf` first)")
     return tex.read_text(encoding="utf-8")
 
 
-def test_pdf_has_parts_and_a_chapter_per_page(latex_source):
+def test_pdf_has_parts_and_a_chapter_per_page(latex_source, edition):
     from book_pages import CHAPTERS
 
+    folder, pdf, about, part = PDFS[edition]
     chapters = re.findall(r"^\\chapter\{", latex_source, re.M)
     # The front page's text becomes "About this book"; every other page is a chapter.
     assert len(chapters) == len(CHAPTERS), (len(chapters), len(CHAPTERS))
-    assert "\\chapter{About this book}" in latex_source
+    assert f"\\chapter{{{about}}}" in latex_source
     assert re.findall(r"^\\part\{", latex_source, re.M), "no parts"
-    assert "\\part{Part " not in latex_source, "the part number is printed twice"
+    assert f"\\part{{{part}" not in latex_source, "the part number is printed twice"
     assert "\\setcounter{secnumdepth}{0}" in latex_source, "sections numbered twice"
-    assert (ROOT / "_build" / "pdf" / "mathgrad.pdf").stat().st_size > 100_000
+    assert (ROOT / "_build" / "pdf" / pdf).stat().st_size > 100_000
+    if edition == "zh_CN":
+        assert "\\usepackage{xeCJK}" in latex_source
+        assert "\\setCJKmainfont{Noto Serif CJK SC}" in latex_source
+        assert len(re.findall(r"[\u4e00-\u9fff]", latex_source)) > 20_000, "hardly any Chinese"
 
 
-def test_pdf_misses_no_glyph_and_prints_no_folded_code(latex_source):
-    log = (LATEX / "mathgrad.log").read_text(encoding="utf-8", errors="replace")
+def test_pdf_misses_no_glyph_and_prints_no_folded_code(latex_source, edition):
+    log = ROOT / "_build" / PDFS[edition][0] / "mathgrad.log"
+    log = log.read_text(encoding="utf-8", errors="replace")
     assert "Missing character" not in log
     # Code as typeset (Pygments' \\PYG{style}{text} macros removed).
     code = re.sub(r"\\PYG\{[^{}]*\}", "", latex_source).replace("\\PYGZus{}", "_")

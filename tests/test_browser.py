@@ -6,15 +6,19 @@ site (default `_build/html`, or the folder in MATHGRAD_SITE) is served from 127.
 the test itself. Without Playwright, Chromium or a built book these tests skip, unless
 MATHGRAD_REQUIRE_BROWSER=1 (as `make test-browser` sets it), which makes that a failure.
 
-Every page must load with no console error, no failed request and no request to another
+Both editions are checked: the English book at the site's root and the Chinese edition in
+its `zh_CN/` folder (a page of it is named `zh_CN/<page>` below). Every page must load with
+no console error, no failed request and no request to another
 host, MathJax must finish with no raw TeX or error node left, every image must load; every
 chapter must be in the sidebar, search must find its pages, the download button must offer
 each chapter's source. axe-core (bundled by the `axe-playwright-python` package, injected
 into the page, so it runs offline) checks every chapter for accessibility: a serious or
 critical violation fails, as does an image whose alt text is empty or a file name; the
-moderate and minor ones are reported as warnings. Full-page screenshots of every chapter
-at desktop and phone width land in `screenshots/` next to the site (`_build/screenshots/`
-for the default site).
+moderate and minor ones are reported as warnings. Every page's language link must land on
+the same page of the other edition; Chinese search must find its words (split by jieba);
+a Chinese page must draw Chinese glyphs, not the empty boxes of a missing font. Full-page
+screenshots of every chapter at desktop and phone width land in `screenshots/` next to the
+site (`_build/screenshots/` for the default site; the Chinese ones in `screenshots/zh_CN/`).
 """
 
 from __future__ import annotations
@@ -41,9 +45,17 @@ CHROMIUM = "/usr/bin/chromium"
 REQUIRED = os.environ.get("MATHGRAD_REQUIRE_BROWSER") == "1"
 
 EXPECTED_CHAPTERS = CHAPTERS_IN_ORDER
+# The editions: the folder each is built into, below the site's root.
+EDITIONS = {"en": "", "zh_CN": "zh_CN/"}
 # Pages Sphinx makes itself: checked like the chapters, but not chapters.
 GENERATED = ["search", "genindex", "py-modindex"]
-SEARCHES = [("softmax", "softmax"), ("truncated", "rnn")]
+SEARCHES = [
+    ("softmax", "softmax"),
+    ("truncated", "rnn"),
+    ("梯度", "zh_CN/gradcheck"),
+    ("卷积", "zh_CN/conv"),
+    ("截断", "zh_CN/rnn"),
+]
 
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -88,28 +100,41 @@ class _SidebarLinks(HTMLParser):
             self.depth -= 1
 
 
-def _chapters_on_disk() -> list[str]:
-    """Chapters: the toctree of index.html plus every built page that isn't Sphinx's own."""
-    if not (SITE / "index.html").is_file():
+def _chapters_on_disk(folder: str) -> list[str]:
+    """One edition's chapters: its index.html's toctree plus every page that isn't Sphinx's."""
+    root = SITE / folder
+    if not (root / "index.html").is_file():
         return []
+    others = {f.rstrip("/") for f in EDITIONS.values() if f and f != folder}
     names = {
-        p.relative_to(SITE).with_suffix("").as_posix()
-        for p in SITE.rglob("*.html")
-        if not any(part.startswith("_") for part in p.relative_to(SITE).parts)
+        p.relative_to(root).with_suffix("").as_posix()
+        for p in root.rglob("*.html")
+        if not any(part.startswith("_") for part in p.relative_to(root).parts)
+        and p.relative_to(root).parts[0] not in others
     }
     parser = _SidebarLinks()
-    parser.feed((SITE / "index.html").read_text(encoding="utf-8"))
+    parser.feed((root / "index.html").read_text(encoding="utf-8"))
     for href in parser.hrefs:
         path = urlparse(href).path
-        if path.endswith(".html") and (SITE / path).is_file():
+        if path.endswith(".html") and (root / path).is_file():
             names.add(path.removesuffix(".html"))
     names -= set(GENERATED)
     order = {name: i for i, name in enumerate(EXPECTED_CHAPTERS)}
-    return sorted(names, key=lambda n: (order.get(n, len(order)), n))
+    return [folder + n for n in sorted(names, key=lambda n: (order.get(n, len(order)), n))]
 
 
-CHAPTERS = _chapters_on_disk()
-PAGES = CHAPTERS + [g for g in GENERATED if (SITE / f"{g}.html").is_file()]
+def _edition(name: str) -> str:
+    """The folder of the edition a page name belongs to ("" or "zh_CN/")."""
+    return next((f for f in EDITIONS.values() if f and name.startswith(f)), "")
+
+
+CHAPTERS = [c for folder in EDITIONS.values() for c in _chapters_on_disk(folder)]
+PAGES = CHAPTERS + [
+    folder + g
+    for folder in EDITIONS.values()
+    for g in GENERATED
+    if (SITE / f"{folder}{g}.html").is_file()
+]
 
 
 # -- Fixtures ------------------------------------------------------------------------------
@@ -164,7 +189,8 @@ def browser(site):
 
 @pytest.fixture(scope="session")
 def screenshots(site) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for folder in EDITIONS.values():
+        (SCREENSHOTS / folder).mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
 
@@ -258,16 +284,23 @@ def phone_visit(browser, base_url):
 
 
 @pytest.fixture(scope="session")
-def sidebar_hrefs(browser, base_url) -> set[str]:
-    """Paths of the pages linked from the left navigation of index.html, as rendered."""
-    v = Visit(browser, base_url, **DESKTOP)
-    try:
-        page = v.open("index.html")
-        hrefs = page.eval_on_selector_all("nav.bd-links a[href]", "as => as.map(a => a.href)")
-        assert not v.problems, v.problems
-    finally:
-        v.close()
-    return {urlparse(h).path.lstrip("/") for h in hrefs if urlparse(h).netloc == v.host}
+def sidebar_hrefs(browser, base_url) -> dict[str, set[str]]:
+    """Per edition, the paths of the pages linked from the left navigation of its
+    index.html, as rendered."""
+    found = {}
+    for folder in EDITIONS.values():
+        if not (SITE / folder / "index.html").is_file():
+            continue
+        v = Visit(browser, base_url, **DESKTOP)
+        try:
+            page = v.open(f"{folder}index.html")
+            hrefs = page.eval_on_selector_all("nav.bd-links a[href]", "as => as.map(a => a.href)")
+            assert not v.problems, v.problems
+        finally:
+            v.close()
+        ours = [h for h in hrefs if urlparse(h).netloc == v.host]
+        found[folder] = {urlparse(h).path.lstrip("/") for h in ours}
+    return found
 
 
 # -- What the page shows -------------------------------------------------------------------
@@ -315,6 +348,21 @@ def _page_problems(page) -> list[str]:
     return problems
 
 
+# Draws a Chinese character and a code point no font has (U+FFFF, drawn as the missing-glyph
+# box) in the body's font; where no CJK font is installed, the two pictures are the same.
+_CJK_GLYPH_JS = """() => {
+    const c = document.createElement('canvas');
+    c.width = 64; c.height = 64;
+    const ctx = c.getContext('2d');
+    const text = document.querySelector('article') || document.body;
+    ctx.font = '40px ' + getComputedStyle(text).fontFamily;
+    const draw = ch => { ctx.clearRect(0, 0, 64, 64); ctx.fillText(ch, 4, 48);
+                         return Array.from(ctx.getImageData(0, 0, 64, 64).data).join(','); };
+    const missing = draw('\\uffff');
+    return ['梯', '度', '卷', '积'].filter(ch => draw(ch) === missing);
+}"""
+
+
 def _normalize(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", text.lower())
 
@@ -322,9 +370,10 @@ def _normalize(text: str) -> str:
 # -- Tests ---------------------------------------------------------------------------------
 
 
-def test_every_expected_chapter_is_built(site):
-    missing = [c for c in EXPECTED_CHAPTERS if not (site / f"{c}.html").is_file()]
-    assert not missing, f"chapters not built in {site}: {missing}"
+@pytest.mark.parametrize("folder", EDITIONS.values(), ids=EDITIONS.keys())
+def test_every_expected_chapter_is_built(folder, site):
+    missing = [c for c in EXPECTED_CHAPTERS if not (site / f"{folder}{c}.html").is_file()]
+    assert not missing, f"chapters not built in {site / folder}: {missing}"
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -333,6 +382,16 @@ def test_page_loads_cleanly_and_typesets(name, visit, screenshots):
     problems = visit.problems + _page_problems(page)
     if name in CHAPTERS:
         page.screenshot(path=str(screenshots / f"{name}-desktop.png"), full_page=True)
+    if _edition(name):
+        lang = page.evaluate("document.documentElement.lang")
+        if lang != "zh-CN":
+            problems.append(f"<html lang={lang!r}>, expected 'zh-CN'")
+        text = page.evaluate(_TEXT_JS)
+        if len(re.findall(r"[\u4e00-\u9fff]", text)) < 20:
+            problems.append("hardly any Chinese text on a page of the Chinese edition")
+        tofu = page.evaluate(_CJK_GLYPH_JS)
+        if tofu:
+            problems.append(f"Chinese drawn as missing-glyph boxes ({tofu}): install a CJK font")
     assert not problems, f"{name}.html:\n" + "\n".join(problems)
 
 
@@ -351,19 +410,40 @@ def test_page_on_a_phone(name, phone_visit, screenshots):
 
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_is_in_the_sidebar(name, sidebar_hrefs):
-    if name == "index":  # the home link: href="#" on index.html itself
-        assert "index.html" in sidebar_hrefs or "" in sidebar_hrefs, sidebar_hrefs
+    folder = _edition(name)
+    hrefs = sidebar_hrefs[folder]
+    if name == f"{folder}index":  # the home link: href="#" on index.html itself
+        assert f"{folder}index.html" in hrefs or folder in hrefs, hrefs
     else:
-        assert f"{name}.html" in sidebar_hrefs, f"{name}.html not in {sorted(sidebar_hrefs)}"
+        assert f"{name}.html" in hrefs, f"{name}.html not in {sorted(hrefs)}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_language_link_lands_on_the_same_page(name, browser, base_url):
+    """The link in the page's header opens the same page in the other edition."""
+    folder = _edition(name)
+    other = next(f for f in EDITIONS.values() if f != folder)
+    visit = Visit(browser, base_url, skip_math=True, **DESKTOP)
+    try:
+        page = visit.open(f"{name}.html")
+        link = page.locator("a.mathgrad-language-link")
+        assert link.count() == 1, f"{name}.html: {link.count()} language links"
+        with page.expect_navigation():
+            link.first.click()
+        path = urlparse(page.url).path.lstrip("/")
+        assert path == f"{other}{name.removeprefix(folder)}.html", (name, page.url)
+        assert page.locator("a.mathgrad-language-link").count() == 1
+    finally:
+        visit.close()
 
 
 @pytest.mark.parametrize(("query", "chapter"), SEARCHES)
 def test_search_finds(query, chapter, visit):
-    page = visit.open(f"search.html?q={query}")
-    page.wait_for_function(
+    page = visit.open(f"{_edition(chapter)}search.html?q={query}")
+    page.wait_for_function(  # the heading Sphinx writes when the search has finished
         """() => {
             const h = document.querySelector('#search-results h2');
-            return h && h.textContent.trim() === 'Search Results';
+            return h && ['Search Results', '搜索结果'].includes(h.textContent.trim());
         }""",
         timeout=15_000,
     )
@@ -385,16 +465,22 @@ def test_download_button_offers_the_source(name, browser, base_url):
 
 def _check_download(name, visit):
     # MathJax is blocked here (the page test covers it), so visit.problems isn't checked.
+    folder = _edition(name)
     page = visit.open(f"{name}.html")
     page.click(".dropdown-download-buttons > button")
     link = page.locator(".dropdown-download-buttons a.btn-download-source-button")
     link.first.wait_for(state="visible", timeout=5_000)
     href = link.first.evaluate("a => a.href")
     path = urlparse(href).path.lstrip("/")
-    assert re.fullmatch(rf"_sources/{re.escape(name)}\.(md|ipynb)(\.txt)?", path), href
+    base = name.removeprefix(folder)
+    assert re.fullmatch(rf"{folder}_sources/{re.escape(base)}\.(md|ipynb)(\.txt)?", path), href
     response = page.request.get(href)
     assert response.ok, f"{href}: HTTP {response.status}"
     source = response.text()
+    if folder:  # both editions come from one source: the Chinese edition offers the same
+        english = page.request.get(visit.url(path.removeprefix(folder)))
+        assert english.ok and english.text() == source, f"{path} differs from the English"
+        return
     title = page.eval_on_selector("article h1, main h1", "h => h.textContent")
     title = title.replace("#", "").strip()
     assert _normalize(title) in _normalize(source), f"{path} lacks the title {title!r}"
