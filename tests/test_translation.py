@@ -108,11 +108,14 @@ def problems(msgid: str, msgstr: str, terms) -> list[str]:
     if msgid.count("**") % 2 == 0 and msgstr.count("**") % 2:
         found.append("unbalanced ** in the translation")
     prose = strip_markup(msgid)
-    for english, chinese in terms:
+    # longest terms first, each removed once checked: "bias correction" is not a "bias"
+    for english, chinese in sorted(terms, key=lambda t: -len(t[0])):
         # the term as a word of its own, not part of a compound ("bias-corrected")
-        if re.search(rf"(?<!-)\b{re.escape(english)}(s|es)?\b(?!-)", prose, re.IGNORECASE):
+        word = re.compile(rf"(?<!-)\b{re.escape(english)}(s|es)?\b(?!-)", re.IGNORECASE)
+        if word.search(prose):
             if chinese.lower() not in msgstr.lower():
                 found.append(f"the glossary's {chinese!r} for {english!r} is missing")
+            prose = word.sub(" ", prose)
     if msgid != msgstr and CJK.search(msgid) is None and CJK.search(msgstr) is None:
         if re.search(r"[A-Za-z]{4,}", prose) and len(prose.split()) > 6:
             found.append("the translation has no Chinese in it")
@@ -179,6 +182,8 @@ def test_glossary_terms_are_unique():
         ("It costs $O(n)$ in `np.dot`.", "它在 `np.dot` 中耗时 $O(n^2)$。", "inline math"),
         ("A gradient of 3 terms.", "有 4 项的梯度。", "numbers"),
         ("The gradient is zero.", "导数为零。", "梯度"),
+        ("Adam's bias correction.", "Adam 的偏差修正。", None),
+        ("Adam's bias correction.", "Adam 的偏置修正。", "偏差修正"),
         ("The softmax is **smooth** here.", "这里 softmax 是**光滑的。", "**"),
         ("From :func:`f_forward`.", "来自 :func:`f_forward`。", "reStructuredText"),
         ("From :func:`f_forward`.", "来自 {func}`f_forward`。", None),
