@@ -102,8 +102,8 @@ class ReportUntranslated(SphinxTransform):
                 continue
             if not any("a" <= c.lower() <= "z" for c in msg):
                 continue  # no English in it: Sphinx's own translated labels (参数, 返回)
-            if any(isinstance(p, nodes.docinfo) for p in _ancestors(node)):
-                continue  # the front matter (jupytext's header): metadata, never shown
+            if any(_is_front_matter(p) for p in _ancestors(node)):
+                continue  # jupytext's header: metadata, never shown nor extracted
             missing += 1
             if missing <= 3:
                 logger.warning(
@@ -125,6 +125,13 @@ class ReportUntranslated(SphinxTransform):
                 type="mathgrad",
                 subtype="i18n",
             )
+
+
+def _is_front_matter(node) -> bool:
+    """A page's front matter: docinfo, or the field list MyST makes of it at the top."""
+    if isinstance(node, nodes.docinfo):
+        return True
+    return isinstance(node, nodes.field_list) and isinstance(node.parent, nodes.document)
 
 
 def _ancestors(node):
