@@ -9,6 +9,7 @@ from mathgrad._validation import (
     as_plain_array,
     check_cache,
     check_dout,
+    check_finite,
     check_int,
     check_int_pair,
     check_nonzero_sizes,
@@ -220,3 +221,17 @@ def test_as_plain_array_keeps_the_dtype():
         np.testing.assert_array_equal(arr, ids)
     with pytest.raises(TypeError, match=r"^f: ids is a masked array with 1 masked entry"):
         as_plain_array(np.ma.masked_array(ids, mask=[[1, 0]]), "ids", "f")
+
+
+def test_finite_check_by_sum_is_exact():
+    # a finite sum proves every entry finite; a non-finite one (here an overflow of finite
+    # entries, or inf − inf) falls back to the entrywise check, so nothing changes for users
+    big = np.full(4, np.finfo(np.float64).max)
+    assert as_float_array(big, "x", "f") is big  # the sum overflows, the entries are finite
+    for bad in ([np.inf, -np.inf], [np.nan, 1.0], [1e308, 1e308, np.inf]):
+        with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+            as_float_array(bad, "x", "f")
+    x = np.array([[1.0, np.inf], [2.0, 3.0]])
+    with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+        check_finite(x, "x", "f", total=x.sum(axis=1))
+    check_finite(np.ones(3), "x", "f", total=np.ones(3).sum())
