@@ -399,7 +399,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
         input shape.
     """
     func = "layernorm_forward"
-    x = as_float_array(x, "x", func)
+    x = as_float_array(x, "x", func, finite=False)  # checked below, from inv_std
     if x.ndim < 1:
         raise ValueError(f"{func}: x must have at least 1 dimension, got a scalar")
     gamma, beta, eps = _check_affine(x, gamma, beta, eps, func, "entry of the last axis")
@@ -410,15 +410,17 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     y = np.empty(x2.shape, dtype)
     inv_std = np.empty(x2.shape[0], dtype)
     gamma_, beta_ = gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False)
-    for rows in _row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
-        xh = xhat[rows]
-        mu = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (rows,)
-        np.subtract(x2[rows], mu[:, None], out=xh)  # centred; normalised in place below
-        var = _row_dot(xh, xh) / d
-        inv_std[rows] = 1.0 / np.sqrt(var + eps)
-        xh *= inv_std[rows, None]
-        np.multiply(xh, gamma_, out=y[rows])
-        y[rows] += beta_
+    with np.errstate(invalid="ignore"):  # a NaN or inf in x: inf − inf, reported below
+        for rows in _row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
+            xh = xhat[rows]
+            mu = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (rows,)
+            np.subtract(x2[rows], mu[:, None], out=xh)  # centred; normalised in place below
+            var = _row_dot(xh, xh) / d
+            inv_std[rows] = 1.0 / np.sqrt(var + eps)
+            xh *= inv_std[rows, None]
+            np.multiply(xh, gamma_, out=y[rows])
+            y[rows] += beta_
+    check_finite(x, "x", func, total=inv_std)  # a NaN or inf in a row makes its inv_std NaN
     return y.reshape(x.shape), LayerNormCache(xhat, inv_std, gamma.astype(dtype), x.shape)
 
 

@@ -468,3 +468,11 @@ def test_non_finite_input_and_dy_raise(rng, shape, bad):
     _, cache = batchnorm_forward(x, gamma, beta)
     with pytest.raises(ValueError, match=r"^batchnorm_backward: dy contains NaN or infinity"):
         batchnorm_backward(x_bad, cache)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_layernorm_non_finite_input_raises(rng, bad):
+    x = rng.standard_normal((3, 4))
+    x[1, 2] = bad
+    with pytest.raises(ValueError, match=r"^layernorm_forward: x contains NaN or infinity"):
+        layernorm_forward(x, np.ones(4), np.zeros(4))
