@@ -16,7 +16,7 @@ BENCHOPTS ?=
 
 help:
 	@echo "make test          run the test suite (creates .venv on first use)"
-	@echo "make html          build the book into _build/html (creates .venv on first use)"
+	@echo "make html          build the book into _build/html, the Chinese edition into _build/html/zh_CN"
 	@echo "make gettext       after an English edit: update the Chinese catalogues in locales/"
 	@echo "make serve         serve _build/html on http://127.0.0.1:8000"
 	@echo "make test-browser  check the built book in headless Chromium (after make html)"
@@ -60,21 +60,18 @@ $(VENV)/.installed-browser: pyproject.toml | $(PY)
 test: $(VENV)/.installed-test
 	$(PY) -m pytest -m "not browser" -n $(TESTJOBS) --durations=10 $(PYTESTOPTS)
 
-# Strict: any warning, broken reference (-n) or failing cell fails the build. Executed
-# notebooks come from the cache in _build/.jupyter_cache, which conf.py keys on the sources
-# of mathgrad/, so a change there re-executes the book. An incremental build would hide a
-# previous failure (unchanged pages are not read again), so a failed build deletes the
-# doctrees: the next `make html` re-reads every page and fails again until it is fixed.
-# `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
+# Both editions, strict: any warning, broken reference (-n), failing cell or untranslated
+# entry fails the build. tools/build_html.py runs the notebooks that are not in the
+# execution cache (_build/.jupyter_cache, keyed by conf.py on the sources of mathgrad/, so
+# a change there re-executes the book) in parallel, then builds English (_build/html) and
+# Chinese (_build/html/zh_CN) at the same time from that cache. An incremental build
+# would hide a previous failure (unchanged pages are not read again), so a failed build
+# deletes its doctrees: the next `make html` re-reads every page and fails again until it
+# is fixed. `make html SPHINXOPTS=-E` forces a full re-read; a fresh clone (CI) always does one.
 html: $(VENV)/.installed-docs
-	rm -rf _build/html/reports _build/html/zh_CN/reports  # so the reports describe this build only
-	@echo "make: building the book; a chapter runs its code again when it or mathgrad/ changed"
-	@echo "      (the first build runs all of them: a minute or two)"
-	$(PY) -m sphinx -b html -c . docs _build/html -d _build/doctrees -W --keep-going -n -q $(SPHINXOPTS) \
-	  || { rm -rf _build/doctrees; echo "make html: the build failed (logs of failing pages: _build/html/reports/)"; exit 1; }
-	@echo "make: building the Chinese edition (same cells, from the execution cache; prose from locales/zh_CN)"
-	$(PY) -m sphinx -b html -c . docs _build/html/zh_CN -d _build/doctrees-zh_CN -D language=zh_CN -W --keep-going -n -q $(SPHINXOPTS) \
-	  || { rm -rf _build/doctrees-zh_CN; echo "make html: the Chinese edition failed (an untranslated entry? see README, Translating)"; exit 1; }
+	@echo "make: building the book, in English and in Chinese; a chapter runs its code again"
+	@echo "      when it or mathgrad/ changed (the first build runs all of them: a minute or two)"
+	$(PY) tools/build_html.py $(SPHINXOPTS)
 	@echo "The book is in _build/html/index.html, the Chinese edition in _build/html/zh_CN/index.html (make serve to preview them)."
 
 # After an English edit: extract the prose again (_build/gettext/*.pot) and merge it into
@@ -94,7 +91,7 @@ test-browser: $(VENV)/.installed-browser
 	MATHGRAD_REQUIRE_BROWSER=1 $(PY) -m pytest -m browser tests/test_browser.py $(PYTESTOPTS)
 
 clean:
-	rm -rf _build/html _build/doctrees _build/doctrees-zh_CN _build/doctrees-gettext _build/gettext _build/screenshots _build/latex _build/doctrees-latex _build/pdf
+	rm -rf _build/html _build/doctrees _build/doctrees-zh_CN _build/doctrees-gettext _build/gettext _build/screenshots _build/latex _build/latex-zh_CN _build/doctrees-latex _build/doctrees-latex-zh_CN _build/pdf
 
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/bench.py $(BENCHOPTS)

@@ -115,6 +115,16 @@ _CHINESE_FONTS = r"""
 \setCJKsansfont{Noto Sans CJK SC}
 \setCJKmonofont{Noto Sans Mono CJK SC}
 """
+# LaTeX's English names (babel sets them as the document begins): parts "第一部分",
+# chapters by their number alone, the appendix "附录".
+_CHINESE_NAMES = r"""
+\usepackage{zhnumber}
+\AtBeginDocument{%
+  \renewcommand{\partname}{}%
+  \renewcommand{\thepart}{第\zhnum{part}部分}%
+  \renewcommand{\chaptername}{}%
+  \renewcommand{\appendixname}{附录}}
+"""
 
 
 def _chinese_pdf(app, config):
@@ -122,6 +132,7 @@ def _chinese_pdf(app, config):
         return
     elements = dict(config.latex_elements)
     elements["fontpkg"] = elements.get("fontpkg", "") + _CHINESE_FONTS
+    elements["preamble"] = elements.get("preamble", "") + _CHINESE_NAMES
     elements["tableofcontents"] = r"\renewcommand{\contentsname}{目录}\sphinxtableofcontents"
     config.latex_elements = elements
     config.latex_documents = [

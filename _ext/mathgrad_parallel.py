@@ -50,21 +50,35 @@ def _pre_execute(app, env, docnames):
     config = app.config
     if config.nb_execution_mode != "cache" or not docnames:
         return
-    jobs = config.mathgrad_execution_jobs or os.cpu_count() or 1
+    execute_missing(
+        [env.doc2path(docname) for docname in sorted(docnames)],
+        cache_path=config.nb_execution_cache_path or ".jupyter_cache",
+        timeout=config.nb_execution_timeout,
+        allow_errors=config.nb_execution_allow_errors,
+        exclude=config.nb_execution_excludepatterns,
+        jobs=config.mathgrad_execution_jobs,
+        log=logger.info,
+    )
+
+
+def execute_missing(paths, *, cache_path, timeout, allow_errors, exclude=(), jobs=0, log=print):
+    """Execute, in parallel, the MyST notebooks among ``paths`` that are not in the cache.
+
+    Also called before Sphinx runs at all by tools/build_html.py, which then builds both
+    editions at once from the filled cache.
+    """
+    jobs = jobs or os.cpu_count() or 1
     if jobs < 2:
         return
 
     from jupyter_cache import get_cache
     from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
 
-    cache = get_cache(config.nb_execution_cache_path or ".jupyter_cache")
+    cache = get_cache(cache_path)
     todo = []
-    for docname in sorted(docnames):
-        path = Path(env.doc2path(docname))
+    for path in map(Path, paths):
         posix = PurePosixPath(path.as_posix())  # excluded as MyST-NB excludes them
-        if path.suffix != ".md" or any(
-            posix.match(p) for p in config.nb_execution_excludepatterns
-        ):
+        if path.suffix != ".md" or any(posix.match(p) for p in exclude):
             continue
         source = path.read_text(encoding="utf-8")
         if not is_myst_markdown_notebook(source):
@@ -79,21 +93,20 @@ def _pre_execute(app, env, docnames):
     todo.sort(key=lambda item: -len(item[1]))  # longest first, to balance the workers
     jobs = min(jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    logger.info(f"[mathgrad] executing {len(todo)} notebook(s) with {jobs} processes")
+    log(f"[mathgrad] executing {len(todo)} notebook(s) with {jobs} processes")
     import nbformat
     from jupyter_cache.base import CacheBundleIn
 
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
-    timeout, allow = config.nb_execution_timeout, config.nb_execution_allow_errors
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(_execute, p, s, timeout, allow, threads) for p, s in todo]
+        futures = [pool.submit(_execute, p, s, timeout, allow_errors, threads) for p, s in todo]
         for future in futures:
             path, executed, seconds, error = future.result()
             name = os.path.relpath(path)
             if executed is None:
                 # Not cached: MyST-NB runs it again while reading and reports the failure.
-                logger.info(f"[mathgrad] {name} failed ({error}) after {seconds:.1f} s")
+                log(f"[mathgrad] {name} failed ({error}) after {seconds:.1f} s")
                 continue
             cache.cache_notebook_bundle(
                 CacheBundleIn(
@@ -104,8 +117,8 @@ def _pre_execute(app, env, docnames):
                 check_validity=False,
                 overwrite=True,
             )
-            logger.info(f"[mathgrad] {name} executed in {seconds:.1f} s")
-    logger.info(f"[mathgrad] parallel execution took {time.perf_counter() - start:.1f} s")
+            log(f"[mathgrad] {name} executed in {seconds:.1f} s")
+    log(f"[mathgrad] parallel execution took {time.perf_counter() - start:.1f} s")
 
 
 def setup(app):
