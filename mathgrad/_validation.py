@@ -95,17 +95,15 @@ def as_plain_array(x, name: str, func: str) -> np.ndarray:
 def check_finite(arr: np.ndarray, name: str, func: str, *, total=None) -> None:
     """Raise ``ValueError`` if the floating array ``arr`` holds NaN or infinity.
 
-    A sum with a NaN or an infinite term is itself NaN or infinite, so a finite sum proves
-    every entry finite in one read-only pass (a third faster than ``np.isfinite(arr).all()``,
-    which also writes a boolean temporary); only a non-finite sum (a non-finite entry, or
-    finite entries whose sum overflows) needs the entrywise check. ``total``, when given, is
-    such a sum of ``arr`` (per row or per channel) that the caller computes anyway, so the
-    check costs no pass at all.
+    ``total``, when given, is a sum of ``arr`` (per row or per channel) that the caller
+    computes anyway. A sum with a NaN or an infinite term is itself NaN or infinite, so a
+    finite ``total`` proves every entry finite and the check costs no pass over ``arr``;
+    only a non-finite one (a non-finite entry, or finite entries whose sum overflows) needs
+    the entrywise check, which decides.
     """
-    if total is None:
-        with np.errstate(over="ignore", invalid="ignore"):  # inf − inf or overflow: say so below
-            total = arr.sum()
-    if not np.isfinite(total).all() and not np.isfinite(arr).all():
+    if total is not None and np.isfinite(total).all():
+        return
+    if not np.isfinite(arr).all():
         raise ValueError(f"{func}: {name} contains NaN or infinity; expected finite values")
 
 

@@ -223,15 +223,18 @@ def test_as_plain_array_keeps_the_dtype():
         as_plain_array(np.ma.masked_array(ids, mask=[[1, 0]]), "ids", "f")
 
 
-def test_finite_check_by_sum_is_exact():
-    # a finite sum proves every entry finite; a non-finite one (here an overflow of finite
+def test_finite_check_from_a_sum_is_exact():
+    # a finite sum proves every entry finite; a non-finite one (an overflow of finite
     # entries, or inf − inf) falls back to the entrywise check, so nothing changes for users
-    big = np.full(4, np.finfo(np.float64).max)
-    assert as_float_array(big, "x", "f") is big  # the sum overflows, the entries are finite
+    big = np.full((2, 2), np.finfo(np.float64).max)
+    with np.errstate(over="ignore"):
+        check_finite(big, "x", "f", total=big.sum(axis=1))  # the sums overflow, not the entries
+    assert as_float_array(big, "x", "f") is big
     for bad in ([np.inf, -np.inf], [np.nan, 1.0], [1e308, 1e308, np.inf]):
+        bad = np.array(bad)
         with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
             as_float_array(bad, "x", "f")
-    x = np.array([[1.0, np.inf], [2.0, 3.0]])
-    with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
-        check_finite(x, "x", "f", total=x.sum(axis=1))
+        with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+            with np.errstate(all="ignore"):
+                check_finite(bad, "x", "f", total=bad.sum())
     check_finite(np.ones(3), "x", "f", total=np.ones(3).sum())
