@@ -216,6 +216,9 @@ def _configure(app: Sphinx, config: Config) -> None:
         import sphinx.search.zh
 
         jieba.setLogLevel(_logging.WARNING)
+        # Sphinx loads jieba's own default dictionary a second time, as a user dictionary
+        # (349,000 words, 4.8 s of every Chinese build); jieba already uses it.
+        config.html_search_options = {**config.html_search_options, "dict": ""}
 
         if not hasattr(sphinx.search.zh, "ChineseStemmer"):
             # Sphinx 9.0 writes `window.Stemmer = ChineseStemmer` for Chinese, which no
