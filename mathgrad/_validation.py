@@ -32,6 +32,7 @@ __all__ = [
     "as_plain_array",
     "check_cache",
     "check_dout",
+    "check_finite",
     "check_int",
     "check_int_pair",
     "check_nonzero_sizes",
@@ -91,7 +92,29 @@ def as_plain_array(x, name: str, func: str) -> np.ndarray:
     return _plain(x, name, func) if isinstance(x, np.ndarray) else np.asarray(x)
 
 
-def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | None = None):
+def check_finite(arr: np.ndarray, name: str, func: str, *, total=None) -> None:
+    """Raise ``ValueError`` if the floating array ``arr`` holds NaN or infinity.
+
+    ``total``, when given, is a sum of ``arr`` (per row or per channel) that the caller
+    computes anyway. A sum with a NaN or an infinite term is itself NaN or infinite, so a
+    finite ``total`` proves every entry finite and the check costs no pass over ``arr``;
+    only a non-finite one (a non-finite entry, or finite entries whose sum overflows) needs
+    the entrywise check, which decides.
+    """
+    if total is not None and np.isfinite(total).all():
+        return
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{func}: {name} contains NaN or infinity; expected finite values")
+
+
+def as_float_array(
+    x,
+    name: str,
+    func: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    finite: bool = True,
+):
     """Return ``x`` as a plain floating ndarray, checking its kind, rank and values.
 
     float32 and float64 input keep their dtype; integer and bool input become float64;
@@ -111,6 +134,9 @@ def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | Non
         The public function's name, for messages.
     ndim : int or tuple of int, optional
         The accepted number(s) of dimensions.
+    finite : bool, optional
+        Check that every entry is finite (the default). ``False`` leaves that check to the
+        caller, who then calls :func:`check_finite` with a sum it computes anyway.
 
     Returns
     -------
@@ -162,8 +188,8 @@ def as_float_array(x, name: str, func: str, *, ndim: int | tuple[int, ...] | Non
                 f"{func}: {name} must have {want} dimension{'s' if allowed != (1,) else ''}, "
                 f"got {arr.ndim} (shape {fmt_shape(arr.shape)})"
             )
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{func}: {name} contains NaN or infinity; expected finite values")
+    if finite:
+        check_finite(arr, name, func)
     return arr
 
 
@@ -207,12 +233,13 @@ def check_shape(arr: np.ndarray, shape: tuple[int, ...], name: str, func: str, h
         )
 
 
-def check_dout(dout, shape: tuple[int, ...], func: str, name: str = "dout"):
+def check_dout(dout, shape: tuple[int, ...], func: str, name: str = "dout", *, finite=True):
     """Validate an upstream gradient: a finite float array of the forward output's shape.
 
-    A 0-d output accepts a Python scalar.
+    A 0-d output accepts a Python scalar. ``finite=False`` leaves the finiteness check to
+    the caller (see :func:`as_float_array`).
     """
-    arr = as_float_array(dout, name, func)
+    arr = as_float_array(dout, name, func, finite=finite)
     if arr.shape != tuple(shape):
         raise ValueError(
             f"{func}: {name} must have the shape of the forward output "

@@ -432,3 +432,47 @@ def test_backward_validation(forward, backward):
         backward(np.zeros((3, 2)), cache)
     with pytest.raises(TypeError, match=name + r": cache must be the second value returned by"):
         backward(np.zeros((2, 3)), tuple(cache))
+
+
+@pytest.mark.parametrize("shape", [(9, 5), (7, 3, 2, 3)])
+def test_blocks_do_not_change_the_result(rng, shape, monkeypatch):
+    # batch norm works block by block (blocks of rows or of samples, each about _BLOCK
+    # entries); with tiny blocks every row or sample is a block of its own
+    import mathgrad.normalization as norm
+
+    x = rng.standard_normal(shape) * 3 + 5
+    gamma, beta = affine(rng, shape)
+    dy = rng.standard_normal(shape)
+    whole, _ = batchnorm_forward(x, gamma, beta)
+    monkeypatch.setattr(norm, "_BLOCK", 1)
+    y, cache = batchnorm_forward(x, gamma, beta)
+    np.testing.assert_allclose(y, whole, rtol=1e-13, atol=1e-13)
+    y_loop, cache_loop = batchnorm_forward_loop(x, gamma, beta)
+    np.testing.assert_allclose(y, y_loop, rtol=1e-12, atol=1e-12)
+    for got, want in zip(
+        batchnorm_backward(dy, cache), batchnorm_backward_loop(dy, cache_loop), strict=True
+    ):
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 2, 2)])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_input_and_dy_raise(rng, shape, bad):
+    # the check rides on the channel sums batch norm computes anyway: same message
+    x = rng.standard_normal(shape)
+    gamma, beta = affine(rng, shape)
+    x_bad = x.copy()
+    x_bad.flat[3] = bad
+    with pytest.raises(ValueError, match=r"^batchnorm_forward: x contains NaN or infinity"):
+        batchnorm_forward(x_bad, gamma, beta)
+    _, cache = batchnorm_forward(x, gamma, beta)
+    with pytest.raises(ValueError, match=r"^batchnorm_backward: dy contains NaN or infinity"):
+        batchnorm_backward(x_bad, cache)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_layernorm_non_finite_input_raises(rng, bad):
+    x = rng.standard_normal((3, 4))
+    x[1, 2] = bad
+    with pytest.raises(ValueError, match=r"^layernorm_forward: x contains NaN or infinity"):
+        layernorm_forward(x, np.ones(4), np.zeros(4))

@@ -9,6 +9,7 @@ from mathgrad._validation import (
     as_plain_array,
     check_cache,
     check_dout,
+    check_finite,
     check_int,
     check_int_pair,
     check_nonzero_sizes,
@@ -220,3 +221,20 @@ def test_as_plain_array_keeps_the_dtype():
         np.testing.assert_array_equal(arr, ids)
     with pytest.raises(TypeError, match=r"^f: ids is a masked array with 1 masked entry"):
         as_plain_array(np.ma.masked_array(ids, mask=[[1, 0]]), "ids", "f")
+
+
+def test_finite_check_from_a_sum_is_exact():
+    # a finite sum proves every entry finite; a non-finite one (an overflow of finite
+    # entries, or inf − inf) falls back to the entrywise check, so nothing changes for users
+    big = np.full((2, 2), np.finfo(np.float64).max)
+    with np.errstate(over="ignore"):
+        check_finite(big, "x", "f", total=big.sum(axis=1))  # the sums overflow, not the entries
+    assert as_float_array(big, "x", "f") is big
+    for bad in ([np.inf, -np.inf], [np.nan, 1.0], [1e308, 1e308, np.inf]):
+        bad = np.array(bad)
+        with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+            as_float_array(bad, "x", "f")
+        with pytest.raises(ValueError, match="f: x contains NaN or infinity"):
+            with np.errstate(all="ignore"):
+                check_finite(bad, "x", "f", total=bad.sum())
+    check_finite(np.ones(3), "x", "f", total=np.ones(3).sum())
