@@ -47,8 +47,15 @@ def strip_ansi(text: str) -> str:
 
 
 def _kernel_profile(app) -> None:
-    """Give the build's kernels a profile of their own (inherited through the environment)."""
-    ipythondir = Path(app.confdir) / "_build" / "ipython"
+    kernel_profile(app.confdir)
+
+
+def kernel_profile(confdir) -> None:
+    """Give the build's kernels a profile of their own (inherited through the environment).
+
+    Also called by tools/build_html.py before it runs the notebooks itself.
+    """
+    ipythondir = Path(confdir) / "_build" / "ipython"
     config = ipythondir / "profile_default" / "ipython_kernel_config.py"
     config.parent.mkdir(parents=True, exist_ok=True)
     if not config.is_file() or config.read_text() != _KERNEL_CONFIG:

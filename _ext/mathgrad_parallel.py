@@ -65,11 +65,12 @@ def execute_missing(paths, *, cache_path, timeout, allow_errors, exclude=(), job
     """Execute, in parallel, the MyST notebooks among ``paths`` that are not in the cache.
 
     Also called before Sphinx runs at all by tools/build_html.py, which then builds both
-    editions at once from the filled cache.
+    editions at once from the filled cache. Returns the number of notebooks left out of
+    the cache (0: every one is in it; -1: none was looked at).
     """
     jobs = jobs or os.cpu_count() or 1
     if jobs < 2:
-        return
+        return -1
 
     from jupyter_cache import get_cache
     from myst_nb.core.read import is_myst_markdown_notebook, read_myst_markdown_notebook
@@ -88,7 +89,7 @@ def execute_missing(paths, *, cache_path, timeout, allow_errors, exclude=(), job
         except KeyError:
             todo.append((str(path), source))
     if len(todo) < 2:  # nothing to gain: MyST-NB executes it while reading
-        return
+        return len(todo)
 
     todo.sort(key=lambda item: -len(item[1]))  # longest first, to balance the workers
     jobs = min(jobs, len(todo))
@@ -98,6 +99,7 @@ def execute_missing(paths, *, cache_path, timeout, allow_errors, exclude=(), job
     from jupyter_cache.base import CacheBundleIn
 
     start = time.perf_counter()
+    left = 0
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(_execute, p, s, timeout, allow_errors, threads) for p, s in todo]
@@ -107,6 +109,7 @@ def execute_missing(paths, *, cache_path, timeout, allow_errors, exclude=(), job
             if executed is None:
                 # Not cached: MyST-NB runs it again while reading and reports the failure.
                 log(f"[mathgrad] {name} failed ({error}) after {seconds:.1f} s")
+                left += 1
                 continue
             cache.cache_notebook_bundle(
                 CacheBundleIn(
@@ -119,6 +122,7 @@ def execute_missing(paths, *, cache_path, timeout, allow_errors, exclude=(), job
             )
             log(f"[mathgrad] {name} executed in {seconds:.1f} s")
     log(f"[mathgrad] parallel execution took {time.perf_counter() - start:.1f} s")
+    return left
 
 
 def setup(app):

@@ -19,6 +19,8 @@ build would skip the unchanged pages and hide it). Exit status 1 if either editi
 
 from __future__ import annotations
 
+import hashlib
+import os
 import runpy
 import shutil
 import subprocess
@@ -35,23 +37,46 @@ EDITIONS = (
 )
 
 
+def _sources_stamp(paths: list[str]) -> str:
+    """Names, sizes and modification times of the pages: changes whenever a page does."""
+    parts = []
+    for path in paths:
+        st = os.stat(path)
+        parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 def execute(conf: dict) -> None:
+    """Run the pages' notebooks that are not in the execution cache (a second or less when
+    nothing changed: the check is skipped while no page has changed since every notebook
+    was last found in the cache, whose folder conf.py names after the package sources)."""
+    paths = sorted(str(p) for p in (ROOT / "docs").glob("*.md"))
+    cache = Path(conf["nb_execution_cache_path"])
+    stamp = cache / "mathgrad-all-cached"
+    current = _sources_stamp(paths)
+    if stamp.is_file() and stamp.read_text() == current:
+        return
     sys.path.insert(0, str(ROOT / "_ext"))
+    from mathgrad_build_messages import kernel_profile
     from mathgrad_parallel import execute_missing
+
+    kernel_profile(ROOT)  # quiet kernels, as in a build: no "running over TCP" warning
 
     def log(message: str) -> None:
         if "failed" in message or "took" in message:
             print(message, flush=True)
 
-    execute_missing(
-        sorted(str(p) for p in (ROOT / "docs").glob("*.md")),
-        cache_path=conf["nb_execution_cache_path"],
+    left = execute_missing(
+        paths,
+        cache_path=str(cache),
         timeout=conf.get("nb_execution_timeout", 30),
         allow_errors=conf.get("nb_execution_allow_errors", False),
         exclude=conf.get("nb_execution_excludepatterns", ()),
         jobs=conf.get("mathgrad_execution_jobs", 0),
         log=log,
     )
+    if left == 0:  # every notebook is in the cache (a failed one is not: checked again)
+        stamp.write_text(current)
 
 
 def _relay(stream, prefix: str, out) -> None:
