@@ -20,6 +20,7 @@ page into ``locales/zh_CN/LC_MESSAGES/<page>.po``; the Chinese build
 from __future__ import annotations
 
 import os
+import re
 
 from docutils import nodes
 from sphinx.application import Sphinx
@@ -28,7 +29,7 @@ from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
 from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
-from sphinx.util.nodes import extract_messages
+from sphinx.util.nodes import extract_messages, traverse_parent
 
 logger = logging.getLogger(__name__)
 
@@ -97,13 +98,7 @@ class ReportUntranslated(SphinxTransform):
             merged = getattr(catalog, "_catalog", {}) | merged
             catalog = catalog._fallback
         missing = 0
-        for node, msg in extract_messages(self.document):
-            if merged.get(msg, "").strip():
-                continue
-            if not any("a" <= c.lower() <= "z" for c in msg):
-                continue  # no English in it: Sphinx's own translated labels (参数, 返回)
-            if any(_is_front_matter(p) for p in _ancestors(node)):
-                continue  # jupytext's header: metadata, never shown nor extracted
+        for node, msg in untranslated(self.document, lambda m: merged.get(m, "").strip()):
             missing += 1
             if missing <= 3:
                 logger.warning(
@@ -127,17 +122,29 @@ class ReportUntranslated(SphinxTransform):
             )
 
 
+def untranslated(doctree, translated) -> list[tuple[nodes.Element, str]]:
+    """The messages of ``doctree`` (as the gettext builder extracts them) for which
+    ``translated(msg)`` is false, less those there is nothing to translate in: text with
+    no Latin letter (Sphinx's own labels, already in Chinese: 参数, 返回) and the front
+    matter (jupytext's header, metadata that is neither shown nor extracted).
+
+    The Chinese build warns about each; tests/test_translation.py asks the same of the
+    catalogues and the built English doctrees.
+    """
+    return [
+        (node, msg)
+        for node, msg in extract_messages(doctree)
+        if not translated(msg)
+        and re.search("[A-Za-z]", msg)
+        and not any(_is_front_matter(p) for p in traverse_parent(node))
+    ]
+
+
 def _is_front_matter(node) -> bool:
     """A page's front matter: docinfo, or the field list MyST makes of it at the top."""
     if isinstance(node, nodes.docinfo):
         return True
     return isinstance(node, nodes.field_list) and isinstance(node.parent, nodes.document)
-
-
-def _ancestors(node):
-    while node is not None:
-        yield node
-        node = node.parent
 
 
 # -- Glued numbers inside translated text -------------------------------------------------

@@ -88,8 +88,7 @@ def _relay(stream, prefix: str, out) -> None:
 def build(options: list[str]) -> int:
     processes = []
     for language, outdir, doctrees, prefix in EDITIONS:
-        for old in (Path(outdir) / "reports",):  # the reports describe this build only
-            shutil.rmtree(ROOT / old, ignore_errors=True)
+        shutil.rmtree(ROOT / outdir / "reports", ignore_errors=True)  # this build's only
         cmd = [
             sys.executable, "-m", "sphinx", "-b", "html", "-c", ".", "docs", outdir,
             "-d", doctrees, "-D", f"language={language}", "-W", "--keep-going", "-n", "-q",
