@@ -428,6 +428,77 @@ def prep_embedding(dtype, rng, torch, V, E, shape) -> Prepared:
     return p
 
 
+def prep_train_step(dtype, rng, torch, N) -> Prepared:
+    """One training step of the book's digits CNN (docs/training.md, ``cnn_forward``):
+    3x3 conv 1->16 (pad 1) on 8x8 images, ReLU, 2x2 max pool, linear 256->64, ReLU, linear
+    64->10, mean cross-entropy; backward; one Adam step (lr 3e-3). Random images and
+    labels of the digits' shapes. The gradients compared are those of the first step; the
+    parameters then move on with every timed step, the same number of steps for both."""
+    x = rng.standard_normal((N, 1, 8, 8)).astype(dtype)
+    y = rng.integers(0, 10, N)
+    shapes = [((16, 1, 3, 3), 9), ((64, 256), 256), ((10, 64), 64)]
+    params = []
+    for shape, fan_in in shapes:
+        params.append((rng.standard_normal(shape) * math.sqrt(2 / fan_in)).astype(dtype))
+        params.append((0.1 * rng.standard_normal(shape[0])).astype(dtype))
+    init = [a.copy() for a in params]  # torch starts from the same values
+    opt = mgd.Adam(params, lr=3e-3)
+
+    def mg():
+        w1, b1, w2, b2, w3, b3 = params
+        z1, conv = mgd.conv2d_forward(x, w1, b1, padding=1)  # (N, 16, 8, 8)
+        a1, relu1 = mgd.relu_forward(z1)
+        p1, pool = mgd.maxpool2d_forward(a1, 2)  # (N, 16, 4, 4)
+        z2, fc1 = mgd.linear_forward(p1.reshape(N, -1), w2, b2)  # (N, 64)
+        a2, relu2 = mgd.relu_forward(z2)
+        logits, fc2 = mgd.linear_forward(a2, w3, b3)  # (N, 10)
+        _, ce = mgd.cross_entropy_forward(logits, y)
+        da2, dw3, db3 = mgd.linear_backward(mgd.cross_entropy_backward(1.0, ce), fc2)
+        dflat, dw2, db2 = mgd.linear_backward(mgd.relu_backward(da2, relu2), fc1)
+        da1 = mgd.maxpool2d_backward(dflat.reshape(p1.shape), pool)
+        _, dw1, db1 = mgd.conv2d_backward(mgd.relu_backward(da1, relu1), conv)
+        grads = [dw1, db1, dw2, db2, dw3, db3]
+        opt.step(grads)
+        return grads
+
+    p = Prepared(mg, note=f"batch {N}; grads of the first step compared")
+    if torch is not None:
+        import torch.nn.functional as TF
+
+        tdtype = getattr(torch, np.dtype(dtype).name)
+        model = torch.nn.Sequential(
+            torch.nn.Conv2d(1, 16, 3, padding=1, dtype=tdtype),
+            torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(),
+            torch.nn.Linear(256, 64, dtype=tdtype),
+            torch.nn.ReLU(),
+            torch.nn.Linear(64, 10, dtype=tdtype),
+        )
+        tparams = [
+            prm
+            for layer in model
+            if hasattr(layer, "weight")
+            for prm in (layer.weight, layer.bias)
+        ]
+        with torch.no_grad():
+            for prm, a in zip(tparams, init, strict=True):
+                prm.copy_(torch.from_numpy(a))
+        topt = torch.optim.Adam(tparams, lr=3e-3)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+        def tstep():
+            loss = TF.cross_entropy(model(xt), yt)
+            loss.backward()
+            grads = [prm.grad for prm in tparams]
+            topt.step()
+            topt.zero_grad(set_to_none=True)
+            return grads
+
+        p.torch_fns["nn.Sequential + Adam"] = tstep
+    return p
+
+
 @dataclass
 class Case:
     key: str
@@ -526,6 +597,11 @@ CASES = [
         "emb",
         "embedding V10000 E256 ids 32x128",
         lambda d, r, t: prep_embedding(d, r, t, 10000, 256, (32, 128)),
+    ),
+    Case(
+        "train",
+        "digits CNN training step, batch 32, Adam",
+        lambda d, r, t: prep_train_step(d, r, t, 32),
     ),
 ]
 

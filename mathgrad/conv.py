@@ -262,6 +262,21 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     return out, cache
 
 
+def _dx_by_scatter(c, f, kernel, stride, padding):
+    """Whether :func:`conv2d_backward` forms ``dx`` by scattering the column gradients
+    (:func:`_col2im`) rather than as the full cross-correlation of ``dy`` with the flipped
+    filters, which needs stride 1 and padding smaller than the kernel.
+
+    Both do the same multiply-adds. The correlation copies ``F·KH·KW`` values per pixel
+    into its columns; the scatter writes ``C·KH·KW`` column gradients per pixel and adds
+    them into place. With few input channels the scatter moves far less: measured (AMD
+    EPYC, float64 and float32), it takes 0.4 to 0.9 of the correlation's time at
+    ``F >= 4·C`` and 1.05 to 1.55 of it at ``F <= 2·C``.
+    """
+    (kh, kw), (ph, pw) = kernel, padding
+    return stride != (1, 1) or ph >= kh or pw >= kw or f >= 4 * c
+
+
 def conv2d_backward(dy, cache):
     """Backward pass of :func:`conv2d_forward`.
 
@@ -296,7 +311,7 @@ def conv2d_backward(dy, cache):
     # Stride 1: dx is the full cross-correlation of dy with the flipped filters
     # (conv-eq-dx-full), cropped by the padding, so it is a forward pass of its own and
     # needs no scatter. Larger strides scatter the column gradients with _col2im.
-    scatter = stride != (1, 1) or ph >= kh or pw >= kw
+    scatter = _dx_by_scatter(c, f, (kh, kw), stride, padding)
     dx_pad = np.zeros_like(x_pad) if scatter else None  # (N, C, Hp, Wp)
     if cols_cached is None:
         chunk = _chunk_size(n, n_pix, dtype.itemsize * ckk * n_pix)

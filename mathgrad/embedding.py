@@ -53,6 +53,27 @@ def _check_ids(ids, n_rows, func):
     return arr.astype(np.intp, copy=False)
 
 
+def _check_rows_finite(out, ids, weight, func):
+    """Raise ``ValueError`` if a row of ``weight`` that ``ids`` looks up holds NaN or inf.
+
+    Only those rows reach ``out`` and the gradient; the others are not read. The check
+    reads ``out`` or, when ``out`` is the larger, ``weight``.
+    """
+    if out.size <= weight.size:
+        if np.isfinite(out).all():
+            return
+        bad_ids = ids[~np.isfinite(out).all(axis=-1)]
+    else:
+        finite_rows = np.isfinite(weight).all(axis=1)  # (V,)
+        if finite_rows[ids].all():
+            return
+        bad_ids = ids[~finite_rows[ids]]
+    raise ValueError(
+        f"{func}: weight row {int(bad_ids.flat[0])}, which ids looks up, contains NaN or "
+        "infinity; expected finite values in every row looked up"
+    )
+
+
 def embedding_forward(ids, weight):
     """Look up rows of an embedding table (PyTorch's ``embedding``).
 
@@ -62,7 +83,8 @@ def embedding_forward(ids, weight):
         Row indices in ``[0, V)``; data, not differentiated. Bool and float ids raise
         ``TypeError``.
     weight : array_like of shape (V, E)
-        The table, one row per id.
+        The table, one row per id. The rows ``ids`` looks up must be finite (the others
+        are not read).
 
     Returns
     -------
@@ -72,9 +94,10 @@ def embedding_forward(ids, weight):
         The ids, the table's shape and dtype.
     """
     func = "embedding_forward"
-    weight = as_float_array(weight, "weight", func, ndim=2)
+    weight = as_float_array(weight, "weight", func, ndim=2, finite=False)  # rows: see below
     ids = _check_ids(ids, weight.shape[0], func)
     out = np.take(weight, ids, axis=0)
+    _check_rows_finite(out, ids, weight, func)
     return out, EmbeddingCache(ids, weight.shape, weight.dtype)
 
 
@@ -105,28 +128,29 @@ def embedding_backward(dout, cache):
     flat_ids = cache.ids.ravel()
     rows = dout.reshape(-1, width).astype(dtype, copy=False)  # (P, E), P positions
     dweight = np.zeros((n_rows, width), dtype=dtype)
-    if flat_ids.size:
-        order = np.argsort(flat_ids, kind="stable")
-        sorted_ids = flat_ids[order]
-        first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]
-        if first.all():  # every id looked up once: a plain scatter
-            dweight[flat_ids] = rows
-            return dweight.astype(cache.weight_dtype, copy=False)
-        # Rank each position among those with the same id (0 for an id's first position,
-        # 1 for its second, ...). Within one rank the ids are distinct, so a fancy-indexed
-        # write or += is safe; rank 0 writes, later ranks add, in the order of positions.
-        starts = np.flatnonzero(first)
-        rank = np.arange(flat_ids.size) - starts[np.cumsum(first) - 1]
-        by_rank = np.argsort(rank, kind="stable")
-        positions, targets = order[by_rank], sorted_ids[by_rank]
-        end = 0
-        for r, count in enumerate(np.bincount(rank)):
-            sl = slice(end, end + count)
-            end += count
-            if r == 0:
-                dweight[targets[sl]] = np.take(rows, positions[sl], axis=0)
-            else:
-                dweight[targets[sl]] += np.take(rows, positions[sl], axis=0)
+    if not flat_ids.size:
+        return dweight.astype(cache.weight_dtype, copy=False)
+    # Every position's row into place. An id looked up more than once keeps one of its
+    # rows here; those ids get their sums below.
+    dweight[flat_ids] = rows
+    order = np.argsort(flat_ids, kind="stable")  # positions grouped by id, each group in order
+    sorted_ids = flat_ids[order]
+    first = np.r_[True, sorted_ids[1:] != sorted_ids[:-1]]  # the first position of each id
+    if first.all():  # every id looked up once: done
+        return dweight.astype(cache.weight_dtype, copy=False)
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.r_[starts, flat_ids.size])  # positions per id
+    group = np.cumsum(first) - 1  # the id group of each sorted position
+    rank = np.arange(flat_ids.size) - starts[group]  # 0 for an id's first position, 1, ...
+    slot = np.cumsum(counts > 1) - 1  # row of the sums below for each repeated id's group
+    repeated = counts[group] > 1
+    # Rank 0 of each repeated id starts its sum; later ranks add, in the order of positions.
+    # Within one rank the ids are distinct, so a fancy-indexed += is safe.
+    sums = np.take(rows, order[repeated & (rank == 0)], axis=0)  # (repeated ids, E)
+    for r in range(1, counts.max()):
+        at = rank == r
+        sums[slot[group[at]]] += np.take(rows, order[at], axis=0)
+    dweight[sorted_ids[starts[counts > 1]]] = sums
     return dweight.astype(cache.weight_dtype, copy=False)
 
 

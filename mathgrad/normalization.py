@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _blocks
 from ._validation import (
     as_float_array,
     check_cache,
@@ -82,22 +83,6 @@ def _check_affine(x, gamma, beta, eps, func, what):
     check_shape(beta, (n_feat,), "beta", func, hint)
     eps = check_real(eps, "eps", func, low=0, low_open=True)
     return gamma, beta, eps
-
-
-# Entries a block (512 KiB of float64), so the several passes over one block hit cache.
-# Not tuned to one cache: on the benchmark's layer and batch norms (AMD EPYC, 512 KiB of L2
-# a core, 32 MiB of L3) the time is flat, within the noise, from 2**15 to 2**18 entries,
-# 256 KiB to 2 MiB of float64, so a CPU whose caches are half or twice these stays on the
-# plateau; below about 2**14 NumPy's per-call overhead costs 25 % and more, and one block
-# of the whole array (no blocking) costs 10 to 40 %, its temporaries going to memory.
-_BLOCK = 1 << 16
-
-
-def _row_blocks(shape):
-    """Slices along the first axis of an array of ``shape``, each about ``_BLOCK`` entries
-    (at least one index): rows of an ``(M, D)`` array, samples of an ``(N, C, L)`` one."""
-    step = max(1, _BLOCK // max(1, int(np.prod(shape[1:], dtype=np.int64))))
-    return [slice(i, i + step) for i in range(0, shape[0], step)]
 
 
 def _batch_input(x, func, finite=True):
@@ -177,18 +162,20 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     gamma, beta, eps = _check_affine(x, gamma, beta, eps, func, what)
     dtype = np.result_type(x, gamma, beta)
     x3 = _as_ncl(x)  # (N, C, L), or (N, D) for 2-D input
-    blocks = _row_blocks(x3.shape)  # blocks of samples small enough to stay in cache
+    blocks = _blocks.row_blocks(x3.shape)  # blocks of samples small enough to stay in cache
     total = _channel_sum(x3)
     check_finite(x, "x", func, total=total)  # a NaN or inf in x makes its channel's sum one
     mu = _per_channel(total / m, x3)
-    var = sum(_channel_dot(xc, xc) for xc in (np.subtract(x3[b], mu, dtype=dtype) for b in blocks))
+    xhat, y = np.empty(x3.shape, dtype), np.empty(x3.shape, dtype)
+    var = 0
+    for b in blocks:
+        xc = np.subtract(x3[b], mu, out=xhat[b], dtype=dtype)  # centred; normalised below
+        var = var + _channel_dot(xc, xc)
     inv_std = (1.0 / np.sqrt(var / m + eps)).astype(dtype, copy=False)  # (C,), biased var
     s, g, bt = (_per_channel(a.astype(dtype, copy=False), x3) for a in (inv_std, gamma, beta))
-    xhat, y = np.empty(x3.shape, dtype), np.empty(x3.shape, dtype)
     for b in blocks:
-        xh = np.subtract(x3[b], mu, out=xhat[b], dtype=dtype)  # centred, normalised in place
-        xh *= s
-        np.multiply(xh, g, out=y[b])
+        xhat[b] *= s
+        np.multiply(xhat[b], g, out=y[b])
         y[b] += bt
     return y.reshape(x.shape), BatchNormCache(xhat, inv_std, gamma.astype(dtype), x.shape)
 
@@ -224,7 +211,7 @@ def batchnorm_backward(dy, cache):
     mean_dy, mean_dy_xhat = _per_channel(dbeta / m, xhat), _per_channel(dgamma / m, xhat)
     scale = _per_channel(cache.gamma * cache.inv_std, xhat)
     dx = np.empty(xhat.shape, dtype)
-    for b in _row_blocks(xhat.shape):
+    for b in _blocks.row_blocks(xhat.shape):
         dxb = np.multiply(xhat[b], mean_dy_xhat, out=dx[b])
         dxb += mean_dy
         np.subtract(dy3[b], dxb, out=dxb)
@@ -412,7 +399,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     inv_std = np.empty(x2.shape[0], dtype)
     gamma_, beta_ = gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False)
     with np.errstate(invalid="ignore"):  # a NaN or inf in x: inf − inf, reported below
-        for rows in _row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
+        for rows in _blocks.row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
             xh = xhat[rows]
             mu = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (rows,)
             np.subtract(x2[rows], mu[:, None], out=xh)  # centred; normalised in place below
@@ -449,7 +436,9 @@ def layernorm_backward(dy, cache):
     dx = np.empty(dy2.shape, xhat.dtype)
     dgamma = np.zeros(d, xhat.dtype)
     dbeta = np.zeros(d, xhat.dtype)
-    for rows in _row_blocks(dy2.shape):  # blocks of rows small enough to stay in cache
+    blocks = _blocks.row_blocks(dy2.shape)  # blocks of rows small enough to stay in cache
+    scratch = np.empty((blocks[0].stop - blocks[0].start, d), xhat.dtype) if blocks else None
+    for rows in blocks:
         dbeta += np.ones(dy2[rows].shape[0], dy2.dtype) @ dy2[rows]
         dgamma += np.einsum("ij,ij->j", dy2[rows], xhat[rows])
         # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
@@ -457,6 +446,6 @@ def layernorm_backward(dy, cache):
         mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dxhat.dtype)  # (rows,)
         mean_dxhat_xhat = _row_dot(dxhat, xhat[rows]) / d
         dxhat -= mean_dxhat[:, None]
-        dxhat -= xhat[rows] * mean_dxhat_xhat[:, None]
+        dxhat -= np.multiply(xhat[rows], mean_dxhat_xhat[:, None], out=scratch[: len(dxhat)])
         dxhat *= cache.inv_std[rows, None]
     return dx.reshape(cache.x_shape), dgamma, dbeta

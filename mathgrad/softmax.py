@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _blocks
 from ._validation import (
     as_float_array,
     as_label_array,
@@ -66,21 +67,42 @@ def _shifted(z: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _exp_shifted(z: np.ndarray, axis: int):
-    """``e = exp(z - m)`` in one new array, ``m`` the largest entry along ``axis``.
+    """``e = exp(z - m) / s`` in one new array, ``m`` the largest entry along ``axis``.
 
-    Returns ``(e, m, s)`` with ``s`` the sum of ``e`` along ``axis`` (kept dims); ``s`` is
-    at least 1 (the largest entry contributes ``exp(0)``), so ``log(s)`` is finite.
+    Returns ``(p, m, s)`` with ``s`` the sum of ``exp(z - m)`` along ``axis`` (kept dims),
+    so ``p`` is the softmax; ``s`` is at least 1 (the largest entry contributes
+    ``exp(0)``), so ``log(s)`` is finite.
     """
+    if axis == z.ndim - 1:
+        return _softmax_last(z)
     m = np.max(z, axis=axis, keepdims=True)
-    e = np.subtract(z, m)  # a new array: z is left alone
-    np.exp(e, out=e)
-    return e, m, np.sum(e, axis=axis, keepdims=True)
+    p = np.subtract(z, m)  # a new array: z is left alone
+    np.exp(p, out=p)
+    s = np.sum(p, axis=axis, keepdims=True)
+    p /= s
+    return p, m, s
+
+
+def _softmax_last(z: np.ndarray):
+    """:func:`_exp_shifted` along the last axis, a block of rows at a time so that the
+    four passes over a block (shift, exp, sum, divide) find it in cache."""
+    k = z.shape[-1]
+    z2 = z.reshape(-1, k)  # (M, K)
+    p = np.empty(z2.shape, z.dtype)
+    m = np.empty((z2.shape[0], 1), z.dtype)
+    s = np.empty((z2.shape[0], 1), z.dtype)
+    for rows in _blocks.row_blocks(z2.shape):
+        np.max(z2[rows], axis=1, keepdims=True, out=m[rows])
+        pb = np.subtract(z2[rows], m[rows], out=p[rows])
+        np.exp(pb, out=pb)
+        np.sum(pb, axis=1, keepdims=True, out=s[rows])
+        pb /= s[rows]
+    keep = z.shape[:-1] + (1,)
+    return p.reshape(z.shape), m.reshape(keep), s.reshape(keep)
 
 
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    p, _, s = _exp_shifted(z, axis)
-    p /= s
-    return p
+    return _exp_shifted(z, axis)[0]
 
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
@@ -283,7 +305,7 @@ def cross_entropy_forward(logits, target):
             f"{fmt_shape(logits.shape)}"
         )
     y = _check_target(target, n, k, func)
-    p, m, s = _exp_shifted(logits, 1)  # p = exp(z - m) for now, (N, K)
+    p, m, s = _exp_shifted(logits, 1)  # p = exp(z - m) / s, the softmax, (N, K)
     log_s = np.log(s)  # (N, 1): log p = (z - m) - log s, the log-softmax
     if y.ndim == 1:
         rows = np.arange(n)
@@ -297,7 +319,6 @@ def cross_entropy_forward(logits, target):
         terms = np.multiply(y, logp, out=np.zeros(logp.shape, np.float64), where=y != 0)
         total = -np.sum(terms, dtype=np.float64)
     loss = loss_value(total / n, logits.dtype)
-    p /= s  # the softmax, in place
     return loss, CrossEntropyCache(p, y)
 
 

@@ -145,6 +145,22 @@ def test_matches_loop_oracle(rng, kernel, stride, padding):
         np.testing.assert_allclose(g, g_loop, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize(("c", "f", "scatter"), [(1, 4, True), (2, 8, True), (2, 4, False)])
+@pytest.mark.parametrize("padding", [0, 1, (2, 1)])
+def test_both_stride_one_input_gradients_match_loop_oracle(rng, c, f, scatter, padding):
+    # at stride 1, dx is a scatter of the column gradients when the filters outnumber the
+    # input channels four to one, else the full correlation: both are the formula
+    assert conv_module._dx_by_scatter(c, f, (3, 3), (1, 1), _pair(padding)) is scatter
+    x, w, b = _draw(rng, (3, c, 6, 5), f, (3, 3))
+    out, cache = conv2d_forward(x, w, b, padding=padding)
+    _, cache_loop = conv2d_forward_loop(x, w, b, padding=padding)
+    dy = rng.standard_normal(out.shape)
+    for g, g_loop in zip(
+        conv2d_backward(dy, cache), conv2d_backward_loop(dy, cache_loop), strict=True
+    ):
+        np.testing.assert_allclose(g, g_loop, rtol=1e-12, atol=1e-12)
+
+
 def test_large_batch_spans_several_chunks(rng, monkeypatch):
     """The backward's batch chunks add up to the unchunked result."""
     x, w, b = _draw(rng, (7, 3, 6, 5), 2, (3, 2))
