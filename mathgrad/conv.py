@@ -198,19 +198,27 @@ def _chunk_views(buf, n_c, n_pix):
     return mat, mat.reshape(len(buf), n_c, n_pix).transpose(1, 0, 2)  # (n_c, rows, OH·OW)
 
 
-def _correlate(x_pad, w2d, kernel, stride, out_size, out, bias=None):
+def _correlate(x_pad, w2d, kernel, stride, out_size, out, bias=None, padding=(0, 0)):
     """``out[n] = w2d @ _im2col(x_pad)[n] (+ bias)`` for every sample, chunk by chunk.
 
     ``x_pad (N, C, Hp, Wp)``, ``w2d (F, C·KH·KW)``, ``out (N, F, OH·OW)``, ``bias (F, 1)``.
     Each chunk's columns go into one reused buffer and meet ``w2d`` in one matrix product.
+    With ``padding`` nonzero, ``x_pad`` is the unpadded input and each chunk is padded in
+    a reused buffer of its own, so the whole padded input is never held in memory.
     Returns the columns ``(C·KH·KW, N·OH·OW)`` if the whole batch was one chunk, else None.
     """
     n, (f, ckk), n_pix = len(x_pad), w2d.shape, out_size[0] * out_size[1]
     chunk = _chunk_size(n, n_pix, out.itemsize * ckk * n_pix)
     cols_buf = _chunk_buffer(ckk, chunk, n_pix, out.dtype)  # (C·KH·KW, chunk·OH·OW)
     y_buf = _chunk_buffer(f, chunk, n_pix, out.dtype)  # (F, chunk·OH·OW)
+    (ph, pw), (h, wd) = padding, x_pad.shape[2:]
+    if ph or pw:  # zeros once: the border stays 0, every chunk writes only the inside
+        pad_buf = np.zeros((min(chunk, n), x_pad.shape[1], h + 2 * ph, wd + 2 * pw), out.dtype)
     for s in range(0, n, chunk):
         x_c = x_pad[s : s + chunk]
+        if ph or pw:
+            pad_buf[: len(x_c), :, ph : ph + h, pw : pw + wd] = x_c
+            x_c = pad_buf[: len(x_c)]
         cols, cols_view = _chunk_views(cols_buf, len(x_c), n_pix)
         _im2col(x_c, kernel, stride, out_size, out=cols_view)
         y_c, y_view = _chunk_views(y_buf, len(x_c), n_pix)
@@ -344,9 +352,9 @@ def conv2d_backward(dy, cache):
         dx = dx_pad[:, :, ph : ph + h, pw : pw + wd]
     else:
         w_flip = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, f * kh * kw)  # (C, F·KH·KW)
-        dy_pad = _pad(dy.reshape(n, f, *out_size), (kh - 1 - ph, kw - 1 - pw))
         dx = np.empty((n, c, h * wd), dtype=dtype)  # (N, C, H·W)
-        _correlate(dy_pad, w_flip, (kh, kw), (1, 1), (h, wd), dx)
+        dy4 = dy.reshape(n, f, *out_size)  # padded chunk by chunk inside _correlate
+        _correlate(dy4, w_flip, (kh, kw), (1, 1), (h, wd), dx, padding=(kh - 1 - ph, kw - 1 - pw))
         dx = dx.reshape(x_shape)
     return (
         dx.astype(cache.x_dtype, copy=scatter),

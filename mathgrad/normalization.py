@@ -65,12 +65,23 @@ class BatchNormLoopCache(NamedTuple):
 
 
 class LayerNormCache(NamedTuple):
-    """What :func:`layernorm_backward` needs from :func:`layernorm_forward`."""
+    """What :func:`layernorm_backward` needs from :func:`layernorm_forward`.
 
-    xhat: np.ndarray  # (M, D): the normalised rows, M the product of the leading axes
+    ``x`` is the input itself (a view, as :func:`~mathgrad.linear.linear_forward` keeps
+    its ``x``), not a copy; the normalised rows are recomputed from it, block by block,
+    so the forward pass writes one array, not two.
+    """
+
+    x: np.ndarray  # (M, D): the input rows, M the product of the leading axes
+    mu: np.ndarray  # (M,): the mean of each row
     inv_std: np.ndarray  # (M,): 1 / sqrt(v + eps) of each row
     gamma: np.ndarray  # (D,)
     x_shape: tuple[int, ...]
+
+    @property
+    def xhat(self) -> np.ndarray:
+        """The normalised rows ``(x − μ) / sqrt(v + eps)``, shape (M, D)."""
+        return (self.x - self.mu[:, None]) * self.inv_std[:, None]
 
 
 def _check_affine(x, gamma, beta, eps, func, what):
@@ -383,8 +394,9 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     y : ndarray of the shape of x
         PyTorch's ``layer_norm(x, (D,), gamma, beta, eps)``, biased variance.
     cache : LayerNormCache
-        The normalised rows ``x̂``, each row's ``1 / sqrt(v + eps)``, ``gamma`` and the
-        input shape.
+        The input rows (``x`` itself, not a copy), each row's mean and
+        ``1 / sqrt(v + eps)``, ``gamma`` and the input shape; ``cache.xhat`` recomputes
+        the normalised rows ``x̂``.
     """
     func = "layernorm_forward"
     x = as_float_array(x, "x", func, finite=False)  # checked below, from inv_std
@@ -394,22 +406,20 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     dtype = np.result_type(x, gamma, beta)
     d = x.shape[-1]
     x2 = x.reshape(-1, d)  # (M, D)
-    xhat = np.empty(x2.shape, dtype)
     y = np.empty(x2.shape, dtype)
+    mu = np.empty(x2.shape[0], dtype)
     inv_std = np.empty(x2.shape[0], dtype)
     gamma_, beta_ = gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False)
     with np.errstate(invalid="ignore"):  # a NaN or inf in x: inf − inf, reported below
         for rows in _blocks.row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
-            xh = xhat[rows]
-            mu = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)  # (rows,)
-            np.subtract(x2[rows], mu[:, None], out=xh)  # centred; normalised in place below
-            var = _row_dot(xh, xh) / d
-            inv_std[rows] = 1.0 / np.sqrt(var + eps)
-            xh *= inv_std[rows, None]
-            np.multiply(xh, gamma_, out=y[rows])
-            y[rows] += beta_
+            mu[rows] = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)
+            yb = np.subtract(x2[rows], mu[rows, None], out=y[rows])  # centred, then x̂, then y
+            inv_std[rows] = 1.0 / np.sqrt(_row_dot(yb, yb) / d + eps)
+            yb *= inv_std[rows, None]
+            yb *= gamma_
+            yb += beta_
     check_finite(x, "x", func, total=inv_std)  # a NaN or inf in a row makes its inv_std NaN
-    return y.reshape(x.shape), LayerNormCache(xhat, inv_std, gamma.astype(dtype), x.shape)
+    return y.reshape(x.shape), LayerNormCache(x2, mu, inv_std, gamma.astype(dtype), x.shape)
 
 
 def layernorm_backward(dy, cache):
@@ -430,22 +440,26 @@ def layernorm_backward(dy, cache):
     func = "layernorm_backward"
     check_cache(cache, LayerNormCache, func)
     dy = check_dout(dy, cache.x_shape, func, name="dy")
-    xhat = cache.xhat
-    d = xhat.shape[1]
-    dy2 = dy.astype(xhat.dtype, copy=False).reshape(-1, d)  # (M, D)
-    dx = np.empty(dy2.shape, xhat.dtype)
-    dgamma = np.zeros(d, xhat.dtype)
-    dbeta = np.zeros(d, xhat.dtype)
+    x2, mu, inv_std = cache.x, cache.mu, cache.inv_std
+    dtype = inv_std.dtype
+    d = x2.shape[1]
+    dy2 = dy.astype(dtype, copy=False).reshape(-1, d)  # (M, D)
+    dx = np.empty(dy2.shape, dtype)
+    dgamma = np.zeros(d, dtype)
+    dbeta = np.zeros(d, dtype)
     blocks = _blocks.row_blocks(dy2.shape)  # blocks of rows small enough to stay in cache
-    scratch = np.empty((blocks[0].stop - blocks[0].start, d), xhat.dtype) if blocks else None
+    xhat_buf = np.empty((blocks[0].stop - blocks[0].start, d), dtype) if blocks else None
     for rows in blocks:
-        dbeta += np.ones(dy2[rows].shape[0], dy2.dtype) @ dy2[rows]
-        dgamma += np.einsum("ij,ij->j", dy2[rows], xhat[rows])
+        xhat = np.subtract(x2[rows], mu[rows, None], out=xhat_buf[: len(dy2[rows])])
+        xhat *= inv_std[rows, None]  # x̂ of the block, recomputed
+        dbeta += np.ones(len(xhat), dtype) @ dy2[rows]
+        dgamma += np.einsum("ij,ij->j", dy2[rows], xhat)
         # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
         dxhat = np.multiply(dy2[rows], cache.gamma, out=dx[rows])  # (rows, D)
-        mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dxhat.dtype)  # (rows,)
-        mean_dxhat_xhat = _row_dot(dxhat, xhat[rows]) / d
+        mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dtype)  # (rows,)
+        mean_dxhat_xhat = _row_dot(dxhat, xhat) / d
         dxhat -= mean_dxhat[:, None]
-        dxhat -= np.multiply(xhat[rows], mean_dxhat_xhat[:, None], out=scratch[: len(dxhat)])
-        dxhat *= cache.inv_std[rows, None]
+        xhat *= mean_dxhat_xhat[:, None]
+        dxhat -= xhat
+        dxhat *= inv_std[rows, None]
     return dx.reshape(cache.x_shape), dgamma, dbeta
