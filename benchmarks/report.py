@@ -113,6 +113,8 @@ def to_json(run: Run) -> dict:
                 "ratio": ratio(r),
                 "grad_diff": r.diff,
                 "peak_bytes": r.peak,
+                "mathgrad_faults_per_call": r.mg_faults,
+                "torch_faults_per_call": r.torch_faults,
                 "gemm": gemm_shares(r, run.gemm512[r.dtype], run.shape_rates),
                 "note": r.note,
             }
@@ -163,6 +165,10 @@ def fmt_ms(t: float | None) -> str:
 
 def fmt_ratio(r: float | None) -> str:
     return DASH if r is None else f"{r:.2f}"
+
+
+def fmt_faults(n: float | None) -> str:
+    return DASH if n is None else f"{n:.0f}"
 
 
 def fmt_bytes(n: float) -> str:
@@ -223,6 +229,8 @@ def print_report(run: Run) -> None:
             DASH if r.diff is None else f"{r.diff:.1e}",
             r.torch_impl or DASH,
             DASH if r.peak is None else fmt_bytes(r.peak),
+            fmt_faults(r.mg_faults),
+            fmt_faults(r.torch_faults),
             r.note,
         ]
         for r in run.results
@@ -237,13 +245,18 @@ def print_report(run: Run) -> None:
             "grad diff",
             "torch impl",
             "mg peak",
+            "mg faults",
+            "torch faults",
             "notes",
         ],
         rows,
-        "llrrrrlrl",
+        "llrrrrlrrrl",
     )
     print("   grad diff: max|a-b|/max(|a|+|b|) of mathgrad vs torch gradients (worst input)")
     print("   mg peak: tracemalloc peak of one mathgrad forward+backward (NumPy buffers included)")
+    print("   faults: minor page faults per call (memory the kernel maps in on first touch, after")
+    print("   the allocator gave it back); each costs microseconds, more under a hypervisor,")
+    print("   and their number depends on the allocator's state: a noisy row often has many")
     print()
 
     print("2. share of matrix-multiply throughput (GEMM-bound ops)")

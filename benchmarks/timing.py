@@ -18,12 +18,24 @@ from dataclasses import dataclass, field
 import numpy as np
 from cases import Case, LoopCase
 
+try:
+    import resource
+except ImportError:  # Windows: no getrusage, no page-fault counts
+    resource = None
+
+
+def minor_faults() -> int | None:
+    """Minor page faults of this process so far (pages the kernel mapped in on first
+    touch), or None where ``getrusage`` is missing."""
+    return None if resource is None else resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
 
 @dataclass
 class Timing:
     median: float  # seconds per call
     samples: int
     inner: int  # calls per sample
+    faults: float | None = None  # minor page faults per call, averaged over every sample
 
 
 def measure_many(
@@ -46,6 +58,7 @@ def measure_many(
         est = max(time.perf_counter() - t0, 1e-7)
         inner[name] = max(1, int(1e-3 / est))
     samples: dict[str, list[float]] = {name: [] for name in fns}
+    faults: dict[str, int] = dict.fromkeys(fns, 0)
     gc.collect()
     start = time.perf_counter()
     rounds = 0
@@ -54,12 +67,23 @@ def measure_many(
     ):
         for name, fn in fns.items():
             k = inner[name]
+            f0 = minor_faults()
             t0 = time.perf_counter()
             for _ in range(k):
                 fn()
             samples[name].append((time.perf_counter() - t0) / k)
+            if f0 is not None:
+                faults[name] += minor_faults() - f0
         rounds += 1
-    return {name: Timing(statistics.median(s), len(s), inner[name]) for name, s in samples.items()}
+    return {
+        name: Timing(
+            statistics.median(s),
+            len(s),
+            inner[name],
+            None if resource is None else faults[name] / (len(s) * inner[name]),
+        )
+        for name, s in samples.items()
+    }
 
 
 def measure(fn: Callable[[], object], min_samples: int, min_total: float) -> Timing:
@@ -131,6 +155,8 @@ class Result:
     peak: int | None = None
     gemm512: float | None = None  # np.matmul 512^3 GFLOP/s measured right after this case
     out_dtype: str = ""
+    mg_faults: float | None = None  # minor page faults per call, mathgrad
+    torch_faults: float | None = None  # the same for the fastest PyTorch variant
 
 
 def run_case(case: Case, dtype, torch, reps, min_total, seed, gemm_ref) -> Result:
@@ -170,6 +196,7 @@ def run_case(case: Case, dtype, torch, reps, min_total, seed, gemm_ref) -> Resul
         fns["gemm512"] = gemm_ref
     timings = measure_many(fns, reps, min_total)
     res.mg = timings["mathgrad"].median
+    res.mg_faults = timings["mathgrad"].faults
     if case.gemm_bound:
         res.gemm512 = 2.0 * 512**3 / timings["gemm512"].median / 1e9
     best = None
@@ -181,6 +208,7 @@ def run_case(case: Case, dtype, torch, reps, min_total, seed, gemm_ref) -> Resul
             best = (t, impl)
     if best is not None:
         res.torch, res.torch_impl = best
+        res.torch_faults = timings[f"torch:{best[1]}"].faults
         try:
             res.diff = max_rel_diff(grads, torch_out[best[1]])
         except Exception as exc:  # noqa: BLE001

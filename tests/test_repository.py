@@ -183,6 +183,7 @@ def test_bench_json_has_results_and_machine_facts(tmp_path):
     assert case["key"] == "pool2" and case["dtype"] == "float32"
     assert case["grad_dtype"] == "float32"
     assert 0 < case["mathgrad_s"] < 10 and case["torch_s"] is None and case["ratio"] is None
+    assert case["mathgrad_faults_per_call"] >= 0 and case["torch_faults_per_call"] is None
     assert len(data["loops"]) >= 3 and {lp["dtype"] for lp in data["loops"]} == {"float32"}
     assert all(lp["grad_diff"] < 1e-5 for lp in data["loops"])
     assert data["process"]["wall_s"] > 0
