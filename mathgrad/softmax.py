@@ -66,12 +66,12 @@ def _shifted(z: np.ndarray, axis: int) -> np.ndarray:
     return z - np.max(z, axis=axis, keepdims=True)
 
 
-def _exp_shifted(z: np.ndarray, axis: int):
-    """``e = exp(z - m) / s`` in one new array, ``m`` the largest entry along ``axis``.
+def _softmax_parts(z: np.ndarray, axis: int):
+    """The softmax ``p = exp(z - m) / s`` in one new array, with its shift and its sum.
 
-    Returns ``(p, m, s)`` with ``s`` the sum of ``exp(z - m)`` along ``axis`` (kept dims),
-    so ``p`` is the softmax; ``s`` is at least 1 (the largest entry contributes
-    ``exp(0)``), so ``log(s)`` is finite.
+    Returns ``(p, m, s)``: ``m`` the largest entry along ``axis`` and ``s`` the sum of
+    ``exp(z - m)`` along it (both with kept dims). ``s`` is at least 1 (the largest entry
+    contributes ``exp(0)``), so ``log(s)`` is finite.
     """
     if axis == z.ndim - 1:
         return _softmax_last(z)
@@ -84,7 +84,7 @@ def _exp_shifted(z: np.ndarray, axis: int):
 
 
 def _softmax_last(z: np.ndarray):
-    """:func:`_exp_shifted` along the last axis, a block of rows at a time so that the
+    """:func:`_softmax_parts` along the last axis, a block of rows at a time so that the
     four passes over a block (shift, exp, sum, divide) find it in cache."""
     k = z.shape[-1]
     z2 = z.reshape(-1, k)  # (M, K)
@@ -102,7 +102,7 @@ def _softmax_last(z: np.ndarray):
 
 
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    return _exp_shifted(z, axis)[0]
+    return _softmax_parts(z, axis)[0]
 
 
 def _log_softmax(z: np.ndarray, axis: int) -> np.ndarray:
@@ -305,7 +305,7 @@ def cross_entropy_forward(logits, target):
             f"{fmt_shape(logits.shape)}"
         )
     y = _check_target(target, n, k, func)
-    p, m, s = _exp_shifted(logits, 1)  # p = exp(z - m) / s, the softmax, (N, K)
+    p, m, s = _softmax_parts(logits, 1)  # p = exp(z - m) / s, the softmax, (N, K)
     log_s = np.log(s)  # (N, 1): log p = (z - m) - log s, the log-softmax
     if y.ndim == 1:
         rows = np.arange(n)

@@ -111,3 +111,34 @@ def test_errors(rng):
         embedding_backward(out[0], cache)
     with pytest.raises(TypeError, match=r"embedding_backward: cache must be the second value"):
         embedding_backward(out, {"ids": [0, 1]})
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("n_lookups", [2, 40])  # fewer entries looked up than the table's, more
+def test_non_finite_rows_raise_only_when_looked_up(rng, bad, n_lookups):
+    weight = rng.standard_normal((6, 3))
+    weight[4, 1] = bad
+    ids = np.resize([0, 1, 2, 3, 5], n_lookups)  # every row but 4
+    out, _ = embedding_forward(ids, weight)  # row 4 is never read
+    np.testing.assert_array_equal(out, weight[ids])
+    ids[n_lookups // 2] = 4
+    with pytest.raises(ValueError, match=r"embedding_forward: weight row 4, which ids looks up"):
+        embedding_forward(ids, weight)
+    dout = np.ones(out.shape)
+    dout[0, 0] = bad
+    _, cache = embedding_forward(np.resize([0, 1], n_lookups), weight)
+    with pytest.raises(ValueError, match=r"embedding_backward: dout contains NaN or infinity"):
+        embedding_backward(dout, cache)
+
+
+@pytest.mark.parametrize(("n_rows", "shape"), [(3, (50,)), (7, (4, 6)), (50, (5,)), (1, (9,))])
+def test_backward_equals_the_loop_exactly(rng, n_rows, shape):
+    # one assignment for every position, then the sums of repeated ids, rank by rank: the
+    # same additions in the same order as the loop, so the same bits
+    ids = rng.integers(0, n_rows, shape)
+    weight = rng.standard_normal((n_rows, 4))
+    dout = rng.standard_normal((*shape, 4))
+    _, cache = embedding_forward(ids, weight)
+    np.testing.assert_array_equal(
+        embedding_backward(dout, cache), embedding_backward_loop(dout, cache)
+    )
