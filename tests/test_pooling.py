@@ -475,3 +475,25 @@ def test_no_samples_or_no_channels_give_empty_results(shape, stride):
     assert y.shape == (*shape[:2], 4 // stride - (stride == 1), 4 // stride - (stride == 1))
     dx = maxpool2d_backward(np.zeros(y.shape), cache)
     assert dx.shape == shape and dx.dtype == np.float64
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(2, 2), (3, 2), ((2, 3), (3, 2))])
+def test_max_pool_blocks_do_not_change_the_result(rng, monkeypatch, kernel, stride):
+    # max pooling works through blocks of images (sample, channel) of about BLOCK entries;
+    # with tiny blocks each image is a block of its own
+    import mathgrad._blocks as blocks
+
+    x = rng.standard_normal((3, 4, 7, 8))
+    x[0, 0, :2, :2] = 1.0  # a tie: the first maximum in row-major order wins
+    out, cache = maxpool2d_forward(x, kernel, stride)
+    dy = rng.standard_normal(out.shape)
+    dx = maxpool2d_backward(dy, cache)
+    monkeypatch.setattr(blocks, "BLOCK", 1)
+    out_b, cache_b = maxpool2d_forward(x, kernel, stride)
+    np.testing.assert_array_equal(out_b, out)
+    np.testing.assert_array_equal(cache_b.idx, cache.idx)
+    np.testing.assert_array_equal(maxpool2d_backward(dy, cache_b), dx)
+    _, cache_loop = maxpool2d_forward_loop(x, kernel, stride)
+    np.testing.assert_allclose(
+        maxpool2d_backward(dy, cache_b), maxpool2d_backward_loop(dy, cache_loop)
+    )
