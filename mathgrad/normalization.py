@@ -173,7 +173,7 @@ def batchnorm_forward(x, gamma, beta, eps=1e-5):
     gamma, beta, eps = _check_affine(x, gamma, beta, eps, func, what)
     dtype = np.result_type(x, gamma, beta)
     x3 = _as_ncl(x)  # (N, C, L), or (N, D) for 2-D input
-    blocks = _blocks.row_blocks(x3.shape)  # blocks of samples small enough to stay in cache
+    blocks = _blocks.row_blocks(x3)  # blocks of samples small enough to stay in cache
     total = _channel_sum(x3)
     check_finite(x, "x", func, total=total)  # a NaN or inf in x makes its channel's sum one
     mu = _per_channel(total / m, x3)
@@ -222,7 +222,7 @@ def batchnorm_backward(dy, cache):
     mean_dy, mean_dy_xhat = _per_channel(dbeta / m, xhat), _per_channel(dgamma / m, xhat)
     scale = _per_channel(cache.gamma * cache.inv_std, xhat)
     dx = np.empty(xhat.shape, dtype)
-    for b in _blocks.row_blocks(xhat.shape):
+    for b in _blocks.row_blocks(xhat):
         dxb = np.multiply(xhat[b], mean_dy_xhat, out=dx[b])
         dxb += mean_dy
         np.subtract(dy3[b], dxb, out=dxb)
@@ -411,7 +411,7 @@ def layernorm_forward(x, gamma, beta, eps=1e-5):
     inv_std = np.empty(x2.shape[0], dtype)
     gamma_, beta_ = gamma.astype(dtype, copy=False), beta.astype(dtype, copy=False)
     with np.errstate(invalid="ignore"):  # a NaN or inf in x: inf − inf, reported below
-        for rows in _blocks.row_blocks(x2.shape):  # blocks of rows small enough to stay in cache
+        for rows in _blocks.row_blocks(x2):  # blocks of rows small enough to stay in cache
             mu[rows] = x2[rows] @ np.full(d, 1.0 / d, dtype=x2.dtype)
             yb = np.subtract(x2[rows], mu[rows, None], out=y[rows])  # centred, then x̂, then y
             inv_std[rows] = 1.0 / np.sqrt(_row_dot(yb, yb) / d + eps)
@@ -447,7 +447,7 @@ def layernorm_backward(dy, cache):
     dx = np.empty(dy2.shape, dtype)
     dgamma = np.zeros(d, dtype)
     dbeta = np.zeros(d, dtype)
-    blocks = _blocks.row_blocks(dy2.shape)  # blocks of rows small enough to stay in cache
+    blocks = _blocks.row_blocks(dy2)  # blocks of rows small enough to stay in cache
     xhat_buf = np.empty((blocks[0].stop - blocks[0].start, d), dtype) if blocks else None
     for rows in blocks:
         xhat = np.subtract(x2[rows], mu[rows, None], out=xhat_buf[: len(dy2[rows])])

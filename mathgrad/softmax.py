@@ -91,7 +91,7 @@ def _softmax_last(z: np.ndarray):
     p = np.empty(z2.shape, z.dtype)
     m = np.empty((z2.shape[0], 1), z.dtype)
     s = np.empty((z2.shape[0], 1), z.dtype)
-    for rows in _blocks.row_blocks(z2.shape):
+    for rows in _blocks.row_blocks(z2):
         np.max(z2[rows], axis=1, keepdims=True, out=m[rows])
         pb = np.subtract(z2[rows], m[rows], out=p[rows])
         np.exp(pb, out=pb)

@@ -436,7 +436,7 @@ def test_backward_validation(forward, backward):
 
 @pytest.mark.parametrize("shape", [(9, 5), (7, 3, 2, 3)])
 def test_blocks_do_not_change_the_result(rng, shape, monkeypatch):
-    # batch norm works block by block (blocks of rows or of samples, each about BLOCK
+    # batch norm works block by block (blocks of rows or of samples, each about BLOCK_BYTES
     # entries); with tiny blocks every row or sample is a block of its own
     import mathgrad._blocks as blocks
 
@@ -444,7 +444,7 @@ def test_blocks_do_not_change_the_result(rng, shape, monkeypatch):
     gamma, beta = affine(rng, shape)
     dy = rng.standard_normal(shape)
     whole, _ = batchnorm_forward(x, gamma, beta)
-    monkeypatch.setattr(blocks, "BLOCK", 1)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 1)
     y, cache = batchnorm_forward(x, gamma, beta)
     np.testing.assert_allclose(y, whole, rtol=1e-13, atol=1e-13)
     y_loop, cache_loop = batchnorm_forward_loop(x, gamma, beta)

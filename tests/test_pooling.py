@@ -479,7 +479,7 @@ def test_no_samples_or_no_channels_give_empty_results(shape, stride):
 
 @pytest.mark.parametrize(("kernel", "stride"), [(2, 2), (3, 2), ((2, 3), (3, 2))])
 def test_max_pool_blocks_do_not_change_the_result(rng, monkeypatch, kernel, stride):
-    # max pooling works through blocks of images (sample, channel) of about BLOCK entries;
+    # max pooling works through blocks of images (sample, channel) of about BLOCK_BYTES;
     # with tiny blocks each image is a block of its own
     import mathgrad._blocks as blocks
 
@@ -488,7 +488,7 @@ def test_max_pool_blocks_do_not_change_the_result(rng, monkeypatch, kernel, stri
     out, cache = maxpool2d_forward(x, kernel, stride)
     dy = rng.standard_normal(out.shape)
     dx = maxpool2d_backward(dy, cache)
-    monkeypatch.setattr(blocks, "BLOCK", 1)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 1)
     out_b, cache_b = maxpool2d_forward(x, kernel, stride)
     np.testing.assert_array_equal(out_b, out)
     np.testing.assert_array_equal(cache_b.idx, cache.idx)
