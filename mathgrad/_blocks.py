@@ -29,3 +29,9 @@ def row_blocks(a: np.ndarray):
     row_bytes = a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
     step = max(1, BLOCK_BYTES // max(1, row_bytes))
     return [slice(i, min(i + step, a.shape[0])) for i in range(0, a.shape[0], step)]
+
+
+def largest(blocks) -> int:
+    """Indices in the largest of ``blocks`` from :func:`row_blocks` (the first one), 0 for
+    none: the first axis of a scratch array that every block fits in."""
+    return blocks[0].stop - blocks[0].start if blocks else 0

@@ -322,9 +322,10 @@ def conv2d_backward(dy, cache):
     w2d = w.reshape(f, ckk)  # (F, C·KH·KW)
     dw = np.zeros_like(w2d)
     ph, pw = padding
-    # Stride 1: dx is the full cross-correlation of dy with the flipped filters
-    # (conv-eq-dx-full), cropped by the padding, so it is a forward pass of its own and
-    # needs no scatter. Larger strides scatter the column gradients with _col2im.
+    # dx is either the full cross-correlation of dy with the flipped filters
+    # (conv-eq-dx-full), cropped by the padding: a forward pass of its own, no scatter; or
+    # the column gradients scattered with _col2im: larger strides, and stride 1 when the
+    # filters outnumber the input channels four to one (_dx_by_scatter).
     scatter = _dx_by_scatter(c, f, (kh, kw), stride, padding)
     dx_pad = np.zeros_like(x_pad) if scatter else None  # (N, C, Hp, Wp)
     if cols_cached is None:

@@ -142,15 +142,16 @@ def embedding_backward(dout, cache):
     counts = np.diff(np.r_[starts, flat_ids.size])  # positions per id
     group = np.cumsum(first) - 1  # the id group of each sorted position
     rank = np.arange(flat_ids.size) - starts[group]  # 0 for an id's first position, 1, ...
-    slot = np.cumsum(counts > 1) - 1  # row of the sums below for each repeated id's group
-    repeated = counts[group] > 1
+    many = counts > 1  # the ids looked up more than once
+    slot = np.cumsum(many) - 1  # row of the sums below for each repeated id's group
+    repeated = many[group]
     # Rank 0 of each repeated id starts its sum; later ranks add, in the order of positions.
     # Within one rank the ids are distinct, so a fancy-indexed += is safe.
     sums = np.take(rows, order[repeated & (rank == 0)], axis=0)  # (repeated ids, E)
     for r in range(1, counts.max()):
         at = rank == r
         sums[slot[group[at]]] += np.take(rows, order[at], axis=0)
-    dweight[sorted_ids[starts[counts > 1]]] = sums
+    dweight[sorted_ids[starts[many]]] = sums
     return dweight.astype(cache.weight_dtype, copy=False)
 
 

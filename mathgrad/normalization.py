@@ -448,9 +448,9 @@ def layernorm_backward(dy, cache):
     dgamma = np.zeros(d, dtype)
     dbeta = np.zeros(d, dtype)
     blocks = _blocks.row_blocks(dy2)  # blocks of rows small enough to stay in cache
-    xhat_buf = np.empty((blocks[0].stop - blocks[0].start, d), dtype) if blocks else None
+    xhat_buf = np.empty((_blocks.largest(blocks), d), dtype)
     for rows in blocks:
-        xhat = np.subtract(x2[rows], mu[rows, None], out=xhat_buf[: len(dy2[rows])])
+        xhat = np.subtract(x2[rows], mu[rows, None], out=xhat_buf[: rows.stop - rows.start])
         xhat *= inv_std[rows, None]  # x̂ of the block, recomputed
         dbeta += np.ones(len(xhat), dtype) @ dy2[rows]
         dgamma += np.einsum("ij,ij->j", dy2[rows], xhat)

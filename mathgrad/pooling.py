@@ -121,7 +121,7 @@ def maxpool2d_forward(x, kernel_size, stride=None):
         blocks = _blocks.row_blocks(x3)
     else:
         blocks = [slice(0, n * c)]
-    rows = blocks[0].stop - blocks[0].start if blocks else 0
+    rows = _blocks.largest(blocks)
     better = np.empty((rows, oh, ow), dtype=bool)
     tmp = np.empty((rows, oh, ow), dtype=it)
     for b in blocks:
@@ -180,7 +180,7 @@ def maxpool2d_backward(dy, cache):
             dx[:, :, q::sw] = 0
         idx, dy3 = cache.idx.reshape(n * c, oh, ow), dy.reshape(n * c, oh, ow)
         blocks = _blocks.row_blocks(dx)
-        mask = np.empty((blocks[0].stop - blocks[0].start if blocks else 0, oh, ow), dtype=bool)
+        mask = np.empty((_blocks.largest(blocks), oh, ow), dtype=bool)
         for b in blocks:
             m = mask[: len(idx[b])]
             for p in range(kh):
