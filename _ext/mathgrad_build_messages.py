@@ -6,6 +6,7 @@ Two things a reader of ``make html`` should not have to dig through:
   without encryption" on stderr. The kernels of the build run with their own IPython
   profile (``IPYTHONDIR=_build/ipython``, written here): ``IPKernelApp.log_level = ERROR``
   keeps the kernel's own log to errors (cell output, warnings included, is unaffected),
+  the kernel's tornado log (its ZMQ streams, on the real stderr) is silenced,
   tracebacks come without colour codes, and a reader's personal ``~/.ipython`` startup
   files cannot change what the book computes.
 - **A failing cell.** MyST-NB reports it as a long nbclient/jupyter-cache traceback that
@@ -37,6 +38,11 @@ _KERNEL_CONFIG = """\
 c.IPKernelApp.log_level = "ERROR"
 c.InteractiveShell.colors = "nocolor"
 c.HistoryManager.enabled = False
+# ipykernel sends the "tornado" logger to the real stderr, past log_level: its messages are
+# about the kernel's own ZMQ streams (a callback failing while the kernel shuts down),
+# never about a cell, and they once came ahead of a failing cell's warning.
+import logging
+logging.getLogger("tornado").setLevel(logging.CRITICAL)
 """
 
 logger = sphinx_logging.getLogger(__name__)
