@@ -25,6 +25,7 @@ from ._validation import (
     as_float_array,
     check_cache,
     check_dout,
+    check_finite,
     check_int_pair,
     check_nonzero_sizes,
     fmt_shape,
@@ -314,11 +315,13 @@ def conv2d_backward(dy, cache):
     n, c, h, wd = x_shape
     f, _, kh, kw = w.shape
     out_size = _output_size((h, wd), (kh, kw), stride, padding, func)
-    dy = check_dout(dy, (n, f, *out_size), func, name="dy")
+    dy = check_dout(dy, (n, f, *out_size), func, name="dy", finite=False)  # checked below
     dtype = x_pad.dtype
     ckk, n_pix = c * kh * kw, out_size[0] * out_size[1]
     dy = dy.astype(dtype, copy=False).reshape(n, f, n_pix)  # (N, F, OH·OW)
-    db = dy.sum(axis=(0, 2))
+    with np.errstate(invalid="ignore"):  # inf − inf: reported by the check
+        db = dy.sum(axis=(0, 2))
+    check_finite(dy, "dy", func, total=db)  # a NaN or inf in dy makes its filter's Σ one
     w2d = w.reshape(f, ckk)  # (F, C·KH·KW)
     dw = np.zeros_like(w2d)
     ph, pw = padding

@@ -123,11 +123,11 @@ def _per_channel(p, a):
 
 def _channel_sum(a):
     """Sum of ``a``, ``(N, C)`` or ``(N, C, L)``, over every axis but ``C``: shape ``(C,)``."""
-    if a.ndim == 2:
-        with np.errstate(over="ignore", invalid="ignore"):  # inf − inf: the caller says so
+    with np.errstate(over="ignore", invalid="ignore"):  # inf − inf: the caller says so
+        if a.ndim == 2:
             return a.sum(axis=0)
-    n, c, length = a.shape
-    return (a.reshape(n * c, length) @ np.ones(length, a.dtype)).reshape(n, c).sum(axis=0)
+        n, c, length = a.shape
+        return (a.reshape(n * c, length) @ np.ones(length, a.dtype)).reshape(n, c).sum(axis=0)
 
 
 def _row_dot(a, b):
@@ -439,7 +439,7 @@ def layernorm_backward(dy, cache):
     """
     func = "layernorm_backward"
     check_cache(cache, LayerNormCache, func)
-    dy = check_dout(dy, cache.x_shape, func, name="dy")
+    dy = check_dout(dy, cache.x_shape, func, name="dy", finite=False)  # checked below
     x2, mu, inv_std = cache.x, cache.mu, cache.inv_std
     dtype = inv_std.dtype
     d = x2.shape[1]
@@ -449,17 +449,19 @@ def layernorm_backward(dy, cache):
     dbeta = np.zeros(d, dtype)
     blocks = _blocks.row_blocks(dy2)  # blocks of rows small enough to stay in cache
     xhat_buf = np.empty((_blocks.largest(blocks), d), dtype)
-    for rows in blocks:
-        xhat = np.subtract(x2[rows], mu[rows, None], out=xhat_buf[: rows.stop - rows.start])
-        xhat *= inv_std[rows, None]  # x̂ of the block, recomputed
-        dbeta += np.ones(len(xhat), dtype) @ dy2[rows]
-        dgamma += np.einsum("ij,ij->j", dy2[rows], xhat)
-        # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
-        dxhat = np.multiply(dy2[rows], cache.gamma, out=dx[rows])  # (rows, D)
-        mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dtype)  # (rows,)
-        mean_dxhat_xhat = _row_dot(dxhat, xhat) / d
-        dxhat -= mean_dxhat[:, None]
-        xhat *= mean_dxhat_xhat[:, None]
-        dxhat -= xhat
-        dxhat *= inv_std[rows, None]
+    with np.errstate(invalid="ignore"):  # a NaN or inf in dy: inf − inf, reported below
+        for rows in blocks:
+            xhat = np.subtract(x2[rows], mu[rows, None], out=xhat_buf[: rows.stop - rows.start])
+            xhat *= inv_std[rows, None]  # x̂ of the block, recomputed
+            dbeta += np.ones(len(xhat), dtype) @ dy2[rows]
+            dgamma += np.einsum("ij,ij->j", dy2[rows], xhat)
+            # dx = (dx̂ − mean(dx̂) − x̂ · mean(dx̂ · x̂)) / sqrt(v + eps), row by row
+            dxhat = np.multiply(dy2[rows], cache.gamma, out=dx[rows])  # (rows, D)
+            mean_dxhat = dxhat @ np.full(d, 1.0 / d, dtype=dtype)  # (rows,)
+            mean_dxhat_xhat = _row_dot(dxhat, xhat) / d
+            dxhat -= mean_dxhat[:, None]
+            xhat *= mean_dxhat_xhat[:, None]
+            dxhat -= xhat
+            dxhat *= inv_std[rows, None]
+    check_finite(dy, "dy", func, total=dbeta)  # a NaN or inf in dy makes its column's Σ one
     return dx.reshape(cache.x_shape), dgamma, dbeta

@@ -8,6 +8,7 @@ run over every row:
 * the same check fails when the backward is off by a factor 1.001 (so the check has power),
 * float32 input stays float32 and integer input becomes float64,
 * neither forward nor backward modifies an argument,
+* a NaN or an infinity at any entry of ``dout`` raises ``ValueError``, with no warning first,
 * inputs, options and ``dout`` given as an ndarray subclass, an ``np.matrix`` (2-D ones),
   an unmasked masked array or in big-endian byte order give plain arrays equal to the
   plain results (and the dtype's precision); a masked entry raises ``TypeError``,
@@ -19,6 +20,7 @@ The public functions that are not op pairs get the same subclass checks from ``N
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -456,6 +458,37 @@ def test_arguments_are_not_modified(op):
     for k, v in op.options.items():
         np.testing.assert_array_equal(v, options_saved[k])
     np.testing.assert_array_equal(dout, dout_saved)
+
+
+def _non_finite_douts(dout, bad):
+    """``dout`` with ``bad`` at each entry in turn; for "±inf", +inf and -inf everywhere, so
+    that every sum over ``dout`` meets inf − inf."""
+    if bad == "±inf":
+        d = np.full(dout.shape, np.inf)
+        d.reshape(-1)[::2] = -np.inf
+        yield d
+        return
+    for index in np.ndindex(dout.shape):  # a 0-d dout has the one index ()
+        d = dout.copy()
+        d[index] = bad
+        yield d
+
+
+@pytest.mark.parametrize(
+    "bad", [np.nan, np.inf, -np.inf, "±inf"], ids=["nan", "inf", "-inf", "±inf"]
+)
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_a_non_finite_dout_raises_wherever_it_sits(op, bad):
+    # a backward may prove dout finite from a sum it computes anyway: that sum must see
+    # every entry, and inf − inf on the way must not warn before the error
+    inputs, dout = _draw(op, 17)
+    dout = np.asarray(dout, dtype=np.float64)
+    _, cache = op.forward(*inputs, **op.options)
+    for d in _non_finite_douts(dout, bad):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=r": \w+ contains NaN or infinity"):
+                op.backward(d, cache)
 
 
 @pytest.mark.parametrize("op", OPS, ids=IDS)
