@@ -8,7 +8,8 @@ run over every row:
 * the same check fails when the backward is off by a factor 1.001 (so the check has power),
 * float32 input stays float32 and integer input becomes float64,
 * neither forward nor backward modifies an argument,
-* a NaN or an infinity at any entry of ``dout`` raises ``ValueError``, with no warning first,
+* a NaN or an infinity at any entry of an input (of a row the embedding looks up) or of
+  ``dout`` raises ``ValueError``, with no warning first,
 * inputs, options and ``dout`` given as an ndarray subclass, an ``np.matrix`` (2-D ones),
   an unmasked masked array or in big-endian byte order give plain arrays equal to the
   plain results (and the dtype's precision); a masked entry raises ``TypeError``,
@@ -489,6 +490,25 @@ def test_a_non_finite_dout_raises_wherever_it_sits(op, bad):
             warnings.simplefilter("error")
             with pytest.raises(ValueError, match=r": \w+ contains NaN or infinity"):
                 op.backward(d, cache)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+@pytest.mark.parametrize("op", OPS, ids=IDS)
+def test_a_non_finite_input_raises_wherever_it_sits(op, bad):
+    # the one exception by contract: the embedding reads only the table rows ids looks up
+    looked_up = set(np.ravel(op.options["ids"])) if "ids" in op.options else None
+    inputs = op.make(np.random.default_rng(18))
+    for k, x in enumerate(inputs):
+        for index in np.ndindex(np.shape(x)):
+            bad_inputs = [np.array(a, copy=True) for a in inputs]
+            bad_inputs[k][index] = bad
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                if looked_up is not None and index[0] not in looked_up:
+                    op.forward(*bad_inputs, **op.options)  # a row nobody reads
+                    continue
+                with pytest.raises(ValueError, match=r"contains NaN or infinity"):
+                    op.forward(*bad_inputs, **op.options)
 
 
 @pytest.mark.parametrize("op", OPS, ids=IDS)
