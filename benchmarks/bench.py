@@ -34,6 +34,7 @@ from report import Run, print_header, print_report, write_json  # noqa: E402
 from timing import (  # noqa: E402
     gemm_rate,
     gemm_relative_rate,
+    merge_rounds,
     run_case,
     run_loop_case,
     traced_peak,
@@ -54,6 +55,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="run only this case (repeatable); keys: " + ", ".join(c.key for c in CASES),
     )
     ap.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        metavar="R",
+        help="time every case R times, a whole pass over the cases each, and report the "
+        "median ratio with its range (default 3, 1 with --quick)",
+    )
+    ap.add_argument(
         "--json",
         metavar="PATH",
         help="also write the results, with the machine facts, as JSON to PATH",
@@ -63,7 +72,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    reps, min_total = (3, 0.1) if args.quick else (7, 1.0)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    if rounds < 1:
+        raise SystemExit(f"bench.py: --rounds must be at least 1, got {rounds}")
+    # the rounds share the time one measurement used to have, so a run lasts about as long
+    reps, min_total = (3, 0.1) if args.quick else (7, 1.0 / rounds)
     gemm_reps, gemm_total = (3, 0.05) if args.quick else (7, 0.3)
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     cases = [c for c in CASES if not args.case or c.key in args.case]
@@ -75,6 +88,7 @@ def main(argv=None) -> int:
         "dtypes": dtypes,
         "cases": [c.key for c in cases],
         "seed": args.seed,
+        "rounds": rounds,
         "min_samples": reps,
         "min_total_s": min_total,
         "threads": 1,
@@ -86,6 +100,7 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     ru_start = resource.getrusage(resource.RUSAGE_SELF)
     grng = np.random.default_rng(123)
+    gemm_refs = {}
     for dtype in dtypes:
         run.gemm512[dtype] = gemm_rate(dtype, 512, 512, 512, grng, gemm_reps, gemm_total)
         ga, gb = (grng.standard_normal((512, 512)).astype(dtype) for _ in range(2))
@@ -94,18 +109,31 @@ def main(argv=None) -> int:
         def gemm_ref(ga=ga, gb=gb, gc_=gc_):
             np.matmul(ga, gb, out=gc_)
 
+        gemm_refs[dtype] = gemm_ref
+    # Round after round over every case: a row's time moves with the state the earlier rows
+    # left (the allocator's, the caches'), so each round meets a different one.
+    per_round = {}  # (dtype, key) -> the case's Result in each round
+    for _ in range(rounds):
+        for dtype in dtypes:
+            for case in cases:
+                res = run_case(
+                    case, np.dtype(dtype).type, torch, reps, min_total, args.seed, gemm_refs[dtype]
+                )
+                per_round.setdefault((dtype, case.key), []).append(res)
+    for dtype in dtypes:
         for case in cases:
-            res = run_case(case, np.dtype(dtype).type, torch, reps, min_total, args.seed, gemm_ref)
+            res = merge_rounds(per_round[(dtype, case.key)])
             run.results.append(res)
             if res.mg is not None and res.gemms:
                 for M, K, N, _c in res.gemms:
                     key = (dtype, M, K, N)
                     if key not in run.shape_rates:
                         run.shape_rates[key] = gemm_relative_rate(
-                            dtype, M, K, N, gemm_ref, grng, gemm_reps, gemm_total
+                            dtype, M, K, N, gemm_refs[dtype], grng, gemm_reps, gemm_total
                         )
         run.loops[dtype] = [
-            run_loop_case(lc, reps, min(min_total, 0.3)) for lc in loop_cases(np.dtype(dtype).type)
+            run_loop_case(lc, reps, 0.1 if args.quick else 0.3)
+            for lc in loop_cases(np.dtype(dtype).type)
         ]
 
     # Memory: tracemalloc peak of one mathgrad forward+backward per case (after timing, so

@@ -9,6 +9,7 @@ GEMM shares, the summary against the targets), so the text and the file never di
 
 import json
 import math
+import statistics
 from dataclasses import dataclass, field
 
 from machine import blas_lines, torch_line
@@ -39,7 +40,23 @@ class Run:
 
 
 def ratio(r: Result) -> float | None:
+    """mathgrad/torch: the median of the rounds' ratios."""
+    if r.round_ratios:
+        return statistics.median(r.round_ratios)
     return r.mg / r.torch if (r.mg is not None and r.torch is not None) else None
+
+
+def ratio_range(r: Result) -> tuple[float, float] | None:
+    """The smallest and the largest of the rounds' ratios."""
+    return (min(r.round_ratios), max(r.round_ratios)) if r.round_ratios else None
+
+
+def round_geomeans(rs: list[Result]) -> list[float]:
+    """The geometric mean of the ratios in each round, over cases with a ratio in every one."""
+    rows = [r.round_ratios for r in rs if r.round_ratios]
+    if not rows:
+        return []
+    return [geomean([row[k] for row in rows]) for k in range(min(len(row) for row in rows))]
 
 
 def geomean(xs: list[float]) -> float:
@@ -57,6 +74,7 @@ def summary(run: Run) -> dict:
             "compared": len(ratios),
             "missing": [r.case.label for r in rs if ratio(r) is None],
             "geomean_ratio": None,
+            "geomean_ratio_rounds": round_geomeans(rs),
             "worst_case": None,
             "worst_ratio": None,
             "slower_than_torch": [],
@@ -68,7 +86,9 @@ def summary(run: Run) -> dict:
                 worst_case=worst.case.label,
                 worst_ratio=worst_ratio,
                 slower_than_torch=[
-                    {"case": r.case.label, "ratio": x} for x, r in ratios if x > TARGET_WORST
+                    {"case": r.case.label, "ratio": x, "ratio_range": ratio_range(r)}
+                    for x, r in ratios
+                    if x > TARGET_WORST
                 ],
             )
             if dtype == "float64":
@@ -111,6 +131,7 @@ def to_json(run: Run) -> dict:
                 "torch_s": r.torch,
                 "torch_impl": r.torch_impl or None,
                 "ratio": ratio(r),
+                "ratio_rounds": r.round_ratios,
                 "grad_diff": r.diff,
                 "peak_bytes": r.peak,
                 "mathgrad_faults_per_call": r.mg_faults,
@@ -167,6 +188,10 @@ def fmt_ratio(r: float | None) -> str:
     return DASH if r is None else f"{r:.2f}"
 
 
+def fmt_range(lo_hi: tuple[float, float] | None) -> str:
+    return DASH if lo_hi is None else f"{lo_hi[0]:.2f}-{lo_hi[1]:.2f}"
+
+
 def fmt_faults(n: float | None) -> str:
     return DASH if n is None else f"{n:.0f}"
 
@@ -209,8 +234,9 @@ def print_header(facts: dict, settings: dict, load_start: tuple) -> None:
     )
     print(f"mathgrad   {facts['mathgrad']} ({facts['mathgrad_names']} names)")
     print(
-        f"timing     {settings['mode']}: median of >= {settings['min_samples']} samples and "
-        f">= {settings['min_total_s']:g} s per measurement, after one warm-up call"
+        f"timing     {settings['mode']}: {settings['rounds']} round(s) over every case, in each "
+        f"the median of >= {settings['min_samples']} samples and >= "
+        f"{settings['min_total_s']:.2g} s per measurement, after one warm-up call"
     )
     print()
 
@@ -226,6 +252,7 @@ def print_report(run: Run) -> None:
             fmt_ms(r.mg),
             fmt_ms(r.torch),
             fmt_ratio(ratio(r)),
+            fmt_range(ratio_range(r)),
             DASH if r.diff is None else f"{r.diff:.1e}",
             r.torch_impl or DASH,
             DASH if r.peak is None else fmt_bytes(r.peak),
@@ -242,6 +269,7 @@ def print_report(run: Run) -> None:
             "mathgrad ms",
             "torch ms",
             "ratio",
+            "rounds",
             "grad diff",
             "torch impl",
             "mg peak",
@@ -250,8 +278,14 @@ def print_report(run: Run) -> None:
             "notes",
         ],
         rows,
-        "llrrrrlrrrl",
+        "llrrrrrlrrrl",
     )
+    print(
+        f"   ratio: the median of {run.settings['rounds']} rounds' ratios, each round a pass over"
+        " every case with"
+    )
+    print("   mathgrad and torch interleaved; rounds: their smallest and largest ratio. A row")
+    print("   whose rounds straddle 1 is not known to be faster or slower than torch")
     print("   grad diff: max|a-b|/max(|a|+|b|) of mathgrad vs torch gradients (worst input)")
     print("   mg peak: tracemalloc peak of one mathgrad forward+backward (NumPy buffers included)")
     print("   faults: minor page faults per call (memory the kernel maps in on first touch, after")
@@ -349,6 +383,8 @@ def print_report(run: Run) -> None:
             else f" over {e['compared']} cases"
         )
         g = e["geomean_ratio"]
+        if len(e["geomean_ratio_rounds"]) > 1:
+            tag += " (rounds: " + ", ".join(f"{x:.2f}" for x in e["geomean_ratio_rounds"]) + ")"
         if dtype == "float64":
             verdict = "MEETS" if e["meets_geomean_target"] else "MISSES"
             print(
@@ -356,7 +392,11 @@ def print_report(run: Run) -> None:
                 f"{verdict} target <= {TARGET_GEOMEAN}"
             )
             print(f"   float64 worst case: {e['worst_case']} at {e['worst_ratio']:.2f}x torch")
-            over = [f"{o['case']} ({o['ratio']:.2f})" for o in e["slower_than_torch"]]
+            over = [
+                f"{o['case']} ({o['ratio']:.2f}"
+                + (f", rounds {fmt_range(o['ratio_range'])})" if o["ratio_range"] else ")")
+                for o in e["slower_than_torch"]
+            ]
             if over:
                 print(f"   float64 cases slower than torch (target: none): {'; '.join(over)}")
             else:

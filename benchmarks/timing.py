@@ -157,6 +157,40 @@ class Result:
     out_dtype: str = ""
     mg_faults: float | None = None  # minor page faults per call, mathgrad
     torch_faults: float | None = None  # the same for the fastest PyTorch variant
+    round_ratios: list[float] = field(default_factory=list)  # mathgrad/torch in each round
+
+
+def merge_rounds(results: list[Result]) -> Result:
+    """One case's results from several rounds as one: the median of each time, of the
+    512^3 rate and of the mathgrad/torch ratios (each round's ratio comes from samples
+    interleaved within that round), the mean page faults; the rest from the first round.
+    With one round, that round's result with its one ratio."""
+    first = results[0]
+    merged = Result(
+        first.case,
+        first.dtype,
+        torch_impl=first.torch_impl,
+        diff=first.diff,
+        flops=first.flops,
+        gemms=first.gemms,
+        note=first.note,
+        out_dtype=first.out_dtype,
+    )
+
+    def med(values):
+        values = [v for v in values if v is not None]
+        return statistics.median(values) if len(values) == len(results) else None
+
+    merged.mg = med([r.mg for r in results])
+    merged.torch = med([r.torch for r in results])
+    merged.gemm512 = med([r.gemm512 for r in results])
+    for name in ("mg_faults", "torch_faults"):
+        values = [getattr(r, name) for r in results]
+        if None not in values:
+            setattr(merged, name, statistics.fmean(values))
+    if merged.mg is not None and merged.torch is not None:
+        merged.round_ratios = [r.mg / r.torch for r in results]
+    return merged
 
 
 def run_case(case: Case, dtype, torch, reps, min_total, seed, gemm_ref) -> Result:

@@ -165,10 +165,29 @@ def test_bench_is_split_into_cases_timing_report():
     assert "def measure_many" in (bench / "timing.py").read_text()
 
 
+def test_bench_rounds_merge_into_medians_and_a_range(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from cases import CASES
+    from report import ratio, ratio_range, round_geomeans
+    from timing import Result, merge_rounds
+
+    def result(mg, torch, faults):
+        return Result(CASES[0], "float64", mg=mg, torch=torch, mg_faults=faults, torch_faults=0)
+
+    merged = merge_rounds([result(2.0, 1.0, 10), result(3.0, 1.0, 20), result(1.0, 4.0, 30)])
+    assert merged.mg == 2.0 and merged.torch == 1.0 and merged.mg_faults == 20
+    assert merged.round_ratios == [2.0, 3.0, 0.25]
+    assert ratio(merged) == 2.0 and ratio_range(merged) == (0.25, 3.0)
+    other = merge_rounds([result(1.0, 1.0, 0), result(1.0, 4.0, 0), result(4.0, 1.0, 0)])
+    assert round_geomeans([merged, other]) == pytest.approx([2**0.5, 3**0.5 / 2, 1.0])
+    no_torch = merge_rounds([result(1.0, None, 0), result(1.0, None, 0)])
+    assert no_torch.round_ratios == [] and ratio(no_torch) is None
+
+
 def test_bench_json_has_results_and_machine_facts(tmp_path):
     out = tmp_path / "run.json"
     cmd = [sys.executable, "benchmarks/bench.py", "--quick", "--no-torch", "--dtype", "float32"]
-    r = run([*cmd, "--case", "pool2", "--json", str(out)])
+    r = run([*cmd, "--case", "pool2", "--rounds", "2", "--json", str(out)])
     assert r.returncode == 0, r.stderr
     assert "1. forward+backward" in r.stdout and f"results written to {out}" in r.stdout
     data = json.loads(out.read_text())
@@ -179,10 +198,12 @@ def test_bench_json_has_results_and_machine_facts(tmp_path):
     assert m["thread_env"]["OPENBLAS_NUM_THREADS"] == "1"
     assert m["torch"]["status"].startswith("disabled")
     assert data["settings"]["dtypes"] == ["float32"] and data["settings"]["cases"] == ["pool2"]
+    assert data["settings"]["rounds"] == 2
     (case,) = data["cases"]
     assert case["key"] == "pool2" and case["dtype"] == "float32"
     assert case["grad_dtype"] == "float32"
     assert 0 < case["mathgrad_s"] < 10 and case["torch_s"] is None and case["ratio"] is None
+    assert case["ratio_rounds"] == []  # no torch, no ratio in any round
     assert case["mathgrad_faults_per_call"] >= 0 and case["torch_faults_per_call"] is None
     assert len(data["loops"]) >= 3 and {lp["dtype"] for lp in data["loops"]} == {"float32"}
     assert all(lp["grad_diff"] < 1e-5 for lp in data["loops"])
