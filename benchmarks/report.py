@@ -40,10 +40,8 @@ class Run:
 
 
 def ratio(r: Result) -> float | None:
-    """mathgrad/torch: the median of the rounds' ratios."""
-    if r.round_ratios:
-        return statistics.median(r.round_ratios)
-    return r.mg / r.torch if (r.mg is not None and r.torch is not None) else None
+    """mathgrad/torch: the median of the rounds' ratios (none without torch)."""
+    return statistics.median(r.round_ratios) if r.round_ratios else None
 
 
 def ratio_range(r: Result) -> tuple[float, float] | None:
@@ -52,11 +50,9 @@ def ratio_range(r: Result) -> tuple[float, float] | None:
 
 
 def round_geomeans(rs: list[Result]) -> list[float]:
-    """The geometric mean of the ratios in each round, over cases with a ratio in every one."""
-    rows = [r.round_ratios for r in rs if r.round_ratios]
-    if not rows:
-        return []
-    return [geomean([row[k] for row in rows]) for k in range(min(len(row) for row in rows))]
+    """The geometric mean of the ratios in each round, over the cases with ratios."""
+    rows = [r.round_ratios for r in rs if r.round_ratios]  # every one has a ratio a round
+    return [geomean(list(col)) for col in zip(*rows, strict=True)]
 
 
 def geomean(xs: list[float]) -> float:

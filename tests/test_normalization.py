@@ -437,7 +437,7 @@ def test_backward_validation(forward, backward):
 @pytest.mark.parametrize("shape", [(9, 5), (7, 3, 2, 3)])
 def test_blocks_do_not_change_the_result(rng, shape, monkeypatch):
     # batch norm works block by block (blocks of rows or of samples, each about BLOCK_BYTES
-    # entries); with tiny blocks every row or sample is a block of its own
+    # of memory); with tiny blocks every row or sample is a block of its own
     import mathgrad._blocks as blocks
 
     x = rng.standard_normal(shape) * 3 + 5
